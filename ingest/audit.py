@@ -1,0 +1,102 @@
+"""The `audit` schema: one load_log row per source file and load, one quarantine row per rejected row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+AUDIT_DDL = """
+create schema if not exists raw;
+create schema if not exists audit;
+create table if not exists audit.load_log (
+    load_id varchar not null,
+    path varchar not null,
+    file_name varchar not null,
+    sha256 varchar,
+    source varchar not null,
+    kind varchar,
+    la varchar,
+    reference_date date,
+    encoding varchar,
+    header_record integer,
+    rows_read bigint not null default 0,
+    rows_loaded bigint not null default 0,
+    rows_quarantined bigint not null default 0,
+    status varchar not null,
+    error varchar,
+    notes varchar,
+    loaded_at timestamp not null
+);
+create table if not exists audit.quarantine (
+    load_id varchar not null,
+    path varchar not null,
+    sha256 varchar not null,
+    row_number bigint,
+    rule varchar not null,
+    message varchar not null,
+    raw_values varchar
+);
+"""
+
+LOADED = "loaded"
+LOADED_WITH_QUARANTINE = "loaded_with_quarantine"
+FAILED = "failed"
+DUPLICATE = "duplicate"
+GOOD_STATUSES = (LOADED, LOADED_WITH_QUARANTINE)
+
+
+def new_load_id() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+def ensure_audit_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(AUDIT_DDL)
+
+
+@dataclass
+class FileLoad:
+    """What happened to one file; written as one audit.load_log row."""
+
+    load_id: str
+    path: Path
+    source: str
+    sha256: str | None = None
+    kind: str | None = None
+    la: str | None = None
+    reference_date: dt.date | None = None
+    encoding: str | None = None
+    header_record: int | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    status: str = FAILED
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def write(self, con: duckdb.DuckDBPyConnection) -> None:
+        # A failed attempt at the same file is replaced, so the log keeps one row per file and outcome.
+        con.execute(
+            "delete from audit.load_log where path = ? and coalesce(sha256, '') = coalesce(?, '') and status = ?",
+            [str(self.path), self.sha256, FAILED],
+        )
+        con.execute(
+            "insert into audit.load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
+            [
+                self.load_id, str(self.path), self.path.name, self.sha256, self.source, self.kind, self.la,
+                self.reference_date, self.encoding, self.header_record, self.rows_read, self.rows_loaded,
+                self.rows_quarantined, self.status, self.error, "; ".join(self.notes) or None,
+            ],
+        )
+
+
+def previous_load(con: duckdb.DuckDBPyConnection, sha256: str) -> tuple[str, str] | None:
+    """(path, status) of an earlier good load of the same bytes, if any."""
+    row = con.execute(
+        "select path, status from audit.load_log where sha256 = ? and status in (?, ?) order by loaded_at limit 1",
+        [sha256, *GOOD_STATUSES],
+    ).fetchone()
+    return (row[0], row[1]) if row else None

@@ -1,0 +1,223 @@
+"""Reading published CSV files as they really come: any encoding, preamble lines, a header found by its content.
+
+Python only looks at the first records of a file (to find the header and the encoding); DuckDB's CSV
+reader does the row work. Nothing here loops over the rows of a file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from ingest.errors import IngestError
+
+_CHUNK = 1 << 20
+HEAD_BYTES = 256 * 1024
+MAX_PREAMBLE_RECORDS = 12
+# Spare columns beyond the header: a row with more fields than the header lands its surplus here,
+# so it can be quarantined by rule instead of silently dropped or failing the whole file.
+OVERFLOW_COLUMNS = 4
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def normalise_header(text: str | None) -> str:
+    """'Latest full inspection\\ndate ' -> 'latest full inspection date': the key column synonyms are matched on."""
+    text = (text or "").replace("\ufeff", "").lower()
+    text = text.replace("&", " and ")
+    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+def _refuse_non_csv(path: Path, head: bytes) -> None:
+    if not head.strip():
+        raise IngestError(path, "FILE_EMPTY", "the file is empty")
+    if head.startswith(b"PK\x03\x04"):
+        raise IngestError(path, "FILE_NOT_CSV", "this is a zip/xlsx spreadsheet saved with a .csv name; export it as CSV")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise IngestError(path, "FILE_NOT_CSV", "this is an old-style .xls spreadsheet saved with a .csv name; export it as CSV")
+    if head.startswith(b"%PDF"):
+        raise IngestError(path, "FILE_NOT_CSV", "this is a PDF, not a CSV file")
+    sniff = head[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if sniff.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<table")):
+        raise IngestError(path, "FILE_NOT_CSV", "this is an HTML/XML page saved with a .csv name, not a CSV file")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return  # UTF-16 with BOM: decoded below
+    if b"\x00" in head[:8192]:
+        raise IngestError(path, "FILE_NOT_CSV", "binary content (NUL bytes): not a text CSV file")
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252 (latin-1 where cp1252 leaves a byte undefined)."""
+    with open(path, "rb") as handle:
+        head = handle.read(HEAD_BYTES)
+        _refuse_non_csv(path, head)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return "utf-16"
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            for chunk in iter(lambda: handle.read(_CHUNK), b""):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+            return "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+        except UnicodeDecodeError:
+            pass
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("cp1252")()
+        try:
+            for chunk in iter(lambda: handle.read(_CHUNK), b""):
+                decoder.decode(chunk)
+            return "cp1252"
+        except UnicodeDecodeError:
+            return "latin-1"
+
+
+def as_utf8(path: Path, encoding: str, workdir: Path) -> Path:
+    """A path DuckDB can read as UTF-8: the file itself, or a streamed re-encoding of it in workdir."""
+    if encoding in ("utf-8", "utf-8-sig"):
+        return path
+    target = Path(tempfile.mkstemp(suffix=".csv", dir=workdir)[1])
+    with open(path, "r", encoding=encoding, newline="") as source, open(target, "w", encoding="utf-8", newline="") as out:
+        shutil.copyfileobj(source, out, _CHUNK)
+    return target
+
+
+def head_records(path: Path, max_records: int = MAX_PREAMBLE_RECORDS + 2) -> list[list[str]]:
+    """The first CSV records of a UTF-8 file, parsed with quotes (header cells may hold line breaks)."""
+    with open(path, "rb") as handle:
+        raw = handle.read(HEAD_BYTES)
+    text = raw.decode("utf-8", errors="ignore").lstrip("\ufeff")
+    records: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text))
+    try:
+        for record in reader:
+            records.append(record)
+            if len(records) >= max_records:
+                break
+    except csv.Error:
+        pass
+    return records
+
+
+@dataclass(frozen=True)
+class HeaderMatch:
+    index: int  # 0-based record index of the header
+    cells: list[str]
+    preamble: list[list[str]]  # records above the header (title lines, super-headers)
+
+    @property
+    def super_header(self) -> list[str]:
+        """The record right above the header, forward-filled across its columns, when it looks like section labels."""
+        if not self.preamble:
+            return []
+        above = self.preamble[-1]
+        labels = [cell.strip() for cell in above]
+        filled, current = [], ""
+        if sum(1 for cell in labels if cell) < 2:
+            return []
+        for cell in labels:
+            current = cell or current
+            filled.append(current)
+        return filled
+
+
+def find_header(path: Path, records: list[list[str]], is_header: Callable[[list[str]], bool]) -> HeaderMatch:
+    for index, record in enumerate(records[: MAX_PREAMBLE_RECORDS + 1]):
+        if is_header([normalise_header(cell) for cell in record]):
+            return HeaderMatch(index=index, cells=record, preamble=records[:index])
+    if not records:
+        raise IngestError(path, "FILE_EMPTY", "no CSV records found")
+    raise IngestError(
+        path,
+        "HEADER_NOT_FOUND",
+        f"no header row of the expected kind in the first {min(len(records), MAX_PREAMBLE_RECORDS + 1)} records "
+        f"(first record: {', '.join(records[0][:6])!s:.200})",
+    )
+
+
+def land_records(con: duckdb.DuckDBPyConnection, csv_path: Path, table: str, skip: int, n_columns: int) -> int:
+    """Read every data record after the header into temp table `table` (c0..cN all text, plus src_record).
+
+    src_record is the 1-based record number in the file (title and header records counted), the same
+    numbering DuckDB uses for rejected lines. Returns how many records could not be parsed at all; those are
+    left in temp table `<table>_rejects` (src_record, csv_line, error_message).
+    """
+    width = n_columns + OVERFLOW_COLUMNS
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
+    con.execute(f"drop table if exists {table}_read")
+    con.execute(f"drop table if exists {table}_rejects")
+    con.execute(f"drop table if exists {table}_errors")
+    con.execute(f"drop table if exists {table}_scans")
+    con.execute(
+        f"""
+        create temp table {table}_read as
+        select * from read_csv(
+            ?, header = false, skip = {int(skip)}, columns = {columns},
+            delim = ',', quote = '"', escape = '"', null_padding = true, auto_detect = false,
+            ignore_errors = true, store_rejects = true,
+            rejects_table = '{table}_errors', rejects_scan = '{table}_scans'
+        )
+        """,
+        [str(csv_path)],
+    )
+    con.execute(
+        f"""
+        create temp table {table}_rejects as
+        select line as src_record, any_value(csv_line) as csv_line, string_agg(distinct error_message, '; ') as error_message
+        from {table}_errors group by line
+        """
+    )
+    # Loaded rows keep file order; their record numbers are the ones the rejected lines did not take.
+    con.execute(
+        f"""
+        create or replace temp table {table} as
+        with loaded as (select row_number() over (order by rowid) as ordinal, * from {table}_read),
+        total as (select (select count(*) from {table}_read) + (select count(*) from {table}_rejects) as n),
+        record_numbers as (
+            select row_number() over (order by r) as ordinal, r as src_record
+            from range({int(skip) + 1}, {int(skip) + 1} + (select n from total)) as t(r)
+            where r not in (select src_record from {table}_rejects)
+        )
+        select record_numbers.src_record, loaded.* exclude (ordinal)
+        from loaded join record_numbers using (ordinal)
+        """
+    )
+    con.execute(f"drop table {table}_read")
+    return con.execute(f"select count(*) from {table}_rejects").fetchone()[0]
+
+
+def ends_mid_record(path: Path, n_columns: int) -> bool:
+    """A file cut off in transit stops without its final line break, inside its last record.
+
+    Only the tail of the file is read: the last record is cut short if it has fewer fields than the header.
+    """
+    with open(path, "rb") as handle:
+        handle.seek(0, 2)
+        size = handle.tell()
+        if size == 0:
+            return False
+        handle.seek(max(0, size - 65536))
+        tail = handle.read()
+    if tail.endswith((b"\n", b"\r")):
+        return False
+    last_line = tail.decode("utf-8", errors="ignore").splitlines()[-1]
+    if last_line.count('"') % 2 == 1:
+        return True  # stops inside a quoted field
+    fields = next(csv.reader([last_line]), [])
+    return len(fields) < n_columns

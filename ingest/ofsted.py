@@ -1,0 +1,314 @@
+"""Ofsted "Children's social care data in England" provider files -> raw.ofsted_providers / _places / _closed_homes.
+
+Any year's provider-level, places or closed-homes CSV: the header is found by its content, column names are
+mapped through ofsted_columns.yml, the snapshot date comes from the title line or the file name.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from ingest import audit
+from ingest.csv_files import (
+    HeaderMatch,
+    OVERFLOW_COLUMNS,
+    as_utf8,
+    detect_encoding,
+    ends_mid_record,
+    find_header,
+    head_records,
+    land_records,
+    normalise_header,
+    sha256_of,
+)
+from ingest.errors import IngestError
+
+SOURCE = "ofsted"
+URN_PATTERN = r"^(SC[0-9]{6}|[0-9]{6,7})$"
+PROVENANCE_COLUMNS = ("reference_date", "source_file", "file_sha256", "source_row_number", "load_id")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    patterns: dict[str, list[re.Pattern]]
+    ignored_sections: tuple[str, ...]
+    kinds: dict[str, dict]
+
+    @property
+    def canonical(self) -> list[str]:
+        return list(self.patterns)
+
+    def table(self, kind: str) -> str:
+        return self.kinds[kind]["table"]
+
+
+@lru_cache(maxsize=1)
+def column_spec() -> ColumnSpec:
+    config = yaml.safe_load((Path(__file__).with_name("ofsted_columns.yml")).read_text())
+    patterns = {
+        name: [re.compile(pattern) for pattern in synonyms] for name, synonyms in config["columns"].items()
+    }
+    return ColumnSpec(patterns, tuple(config["ignored_sections"]), config["kinds"])
+
+
+def canonical_name(cell: str, section: str = "") -> str | None:
+    """The canonical column a header cell stands for, trying '<section> <cell>' before the cell alone."""
+    spec = column_spec()
+    section = normalise_header(section)
+    if any(word in section for word in spec.ignored_sections):
+        return None
+    candidates = [f"{section} {normalise_header(cell)}".strip(), normalise_header(cell)] if section else [normalise_header(cell)]
+    for candidate in candidates:
+        for name, patterns in spec.patterns.items():
+            if any(pattern.fullmatch(candidate) for pattern in patterns):
+                return name
+    return None
+
+
+def _looks_like_header(normalised_cells: list[str]) -> bool:
+    names = {canonical_name(cell) for cell in normalised_cells if cell}
+    signals = {"provision_type", "registration_date", "registration_status", "local_authority", "places", "date_closed", "sector"}
+    return "urn" in names and len(names & signals) >= 2
+
+
+def map_columns(header: HeaderMatch) -> tuple[dict[str, int], list[str]]:
+    """canonical name -> column index, and the header cells that map to nothing (kept in the load notes)."""
+    sections = header.super_header
+    mapping: dict[str, int] = {}
+    unmapped: list[str] = []
+    for index, cell in enumerate(header.cells):
+        section = sections[index] if index < len(sections) else ""
+        name = canonical_name(cell, section)
+        if name is None or name in mapping:
+            if cell.strip():
+                unmapped.append(" ".join(cell.split()))
+            continue
+        mapping[name] = index
+    return mapping, unmapped
+
+
+MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
+_MONTH_WORD = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
+_TITLE_DATE = re.compile(r"as at[\s_-]*(\d{1,2})(?:st|nd|rd|th)?[\s_-]*" + _MONTH_WORD + r"[\s_-]*(\d{4})", re.I)
+_NAME_DATE = re.compile(r"(?:(?<![0-9])(\d{1,2})[\s_-]*)?" + _MONTH_WORD + r"[\s_-]*((?:19|20)\d{2}|\d{2})(?![0-9])", re.I)
+_YEAR_ONLY = re.compile(r"(?<![0-9])(20\d{2})(?![0-9])")
+
+
+def _make_date(day: str | None, month_word: str, year: str) -> dt.date:
+    month = MONTHS[month_word[:3].lower()]
+    year_number = int(year) + (2000 if len(year) == 2 else 0)
+    last = calendar.monthrange(year_number, month)[1]
+    return dt.date(year_number, month, min(int(day), last) if day else last)
+
+
+def snapshot_date(path: Path, preamble: list[list[str]]) -> tuple[dt.date, str | None]:
+    """The 'as at' date of a file: from its title line, else its file name; a year alone means 31 March."""
+    title = " ".join(cell for record in preamble for cell in record if cell)
+    match = _TITLE_DATE.search(title)
+    if match:
+        return _make_date(match.group(1), match.group(2), match.group(3)), None
+    stem = path.stem.replace(".", " ")
+    match = _NAME_DATE.search(stem)
+    if match:
+        return _make_date(match.group(1), match.group(2), match.group(3)), None
+    years = _YEAR_ONLY.findall(stem) or _YEAR_ONLY.findall(title)
+    if years:
+        return dt.date(int(years[-1]), 3, 31), f"no month in the file name or title: taken as at 31 March {years[-1]}"
+    raise IngestError(
+        path, "SNAPSHOT_DATE_UNKNOWN",
+        "cannot tell the 'as at' date: neither the title line nor the file name gives it "
+        "(rename the file, e.g. provider_level_at_31_March_2024.csv)",
+    )
+
+
+def file_kind(path: Path, mapping: dict[str, int]) -> str:
+    if "date_closed" in mapping:
+        return "closed_homes"
+    has_inspections = bool({"inspection_date", "overall_effectiveness"} & mapping.keys())
+    if not has_inspections and "place" in path.name.lower():
+        return "places"
+    return "provider_level"
+
+
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    audit.ensure_audit_schema(con)
+    spec = column_spec()
+    for kind in spec.kinds:
+        table = f"raw.{spec.table(kind)}"
+        columns = ", ".join(f"{name} varchar" for name in spec.canonical)
+        con.execute(
+            f"create table if not exists {table} ({columns}, reference_date date, source_file varchar, "
+            "file_sha256 varchar, source_row_number bigint, load_id varchar)"
+        )
+        for name in spec.canonical:  # a synonym file that grows a column grows the table with it
+            con.execute(f"alter table {table} add column if not exists {name} varchar")
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _quarantine_rules(mapping: dict[str, int], n_columns: int, truncated: bool) -> list[tuple[str, str, str]]:
+    """(rule, SQL condition over c0..cN, message) in the order they are tested; a row takes the first it fails."""
+    cells = [f"c{i}" for i in range(n_columns)]
+    overflow = [f"c{i}" for i in range(n_columns, n_columns + OVERFLOW_COLUMNS)]
+    urn = f"upper(trim(c{mapping['urn']}))"
+    rules = [
+        ("BLANK_ROW", " and ".join(f"nullif(trim({c}), '') is null" for c in cells + overflow),
+         "every field is empty"),
+        ("EXTRA_FIELDS", " or ".join(f"{c} is not null" for c in overflow),
+         f"the row has more fields than the header's {n_columns}"),
+    ]
+    if truncated:
+        rules.append(("TRUNCATED_ROW", "src_record = (select max(src_record) from landed)",
+                      "the file ends inside this row: it was cut off"))
+    rules += [
+        ("URN_MISSING", f"nullif({urn}, '') is null", "no URN: a note or footer line, or a provider without its URN"),
+        ("URN_FORMAT", f"not regexp_full_match({urn}, '{URN_PATTERN[1:-1]}')",
+         "URN is not SC followed by 6 digits or a 6-7 digit number"),
+        ("DUPLICATE_URN", f"row_number() over (partition by {urn} order by src_record) > 1",
+         "the URN already appears on an earlier row of this file"),
+    ]
+    return rules
+
+
+def load_file(con: duckdb.DuckDBPyConnection, path: Path, load_id: str, workdir: Path) -> audit.FileLoad:
+    """Land one Ofsted file. Raises nothing for bad input: the outcome is in the returned (and logged) FileLoad."""
+    path = Path(path).resolve()
+    outcome = audit.FileLoad(load_id=load_id, path=path, source=SOURCE)
+    try:
+        outcome.sha256 = sha256_of(path)
+        earlier = audit.previous_load(con, outcome.sha256)
+        if earlier and earlier[0] == str(path):
+            outcome.status = "unchanged"
+            return outcome  # already loaded: adds nothing, logs nothing
+        if earlier:
+            outcome.status = audit.DUPLICATE
+            outcome.error = f"same content as {earlier[0]}, already loaded: nothing added"
+            outcome.write(con)
+            return outcome
+        _land(con, path, outcome, workdir)
+    except IngestError as error:
+        outcome.status, outcome.error = audit.FAILED, f"[{error.rule}] {error.message}"
+        outcome.rows_loaded = outcome.rows_quarantined = outcome.rows_read = 0
+        outcome.write(con)
+    except (duckdb.Error, OSError, UnicodeError) as error:
+        outcome.status, outcome.error = audit.FAILED, f"[UNREADABLE] {type(error).__name__}: {error}"
+        outcome.rows_loaded = outcome.rows_quarantined = outcome.rows_read = 0
+        outcome.write(con)
+    return outcome
+
+
+def _land(con: duckdb.DuckDBPyConnection, path: Path, outcome: audit.FileLoad, workdir: Path) -> None:
+    outcome.encoding = detect_encoding(path)
+    readable = as_utf8(path, outcome.encoding, workdir)
+    header = find_header(path, head_records(readable), _looks_like_header)
+    mapping, unmapped = map_columns(header)
+    kind = file_kind(path, mapping)
+    missing = [name for name in column_spec().kinds[kind]["required"] if name not in mapping]
+    if missing:
+        raise IngestError(
+            path, "MISSING_COLUMN",
+            f"a {kind.replace('_', '-')} file needs column(s) {', '.join(missing)}; header has: "
+            + ", ".join(" ".join(cell.split()) for cell in header.cells if cell.strip()),
+        )
+    outcome.kind = kind
+    outcome.header_record = header.index + 1
+    outcome.reference_date, note = snapshot_date(path, header.preamble)
+    if note:
+        outcome.notes.append(note)
+    if unmapped:
+        outcome.notes.append("columns not mapped: " + ", ".join(unmapped))
+
+    n_columns = len(header.cells)
+    truncated = ends_mid_record(readable, n_columns)
+    con.execute("begin transaction")
+    try:
+        rejected = land_records(con, readable, "landed", header.index + 1, n_columns)
+        _split_and_store(con, path, outcome, header, mapping, kind, n_columns, truncated)
+        if rejected:
+            con.execute(
+                "insert into audit.quarantine select ?, ?, ?, src_record, 'UNPARSABLE_ROW', error_message, csv_line "
+                "from landed_rejects",
+                [outcome.load_id, str(path), outcome.sha256],
+            )
+        outcome.rows_read += rejected
+        outcome.rows_quarantined += rejected
+        if truncated:
+            outcome.notes.append("the file ends inside its last row: it looks truncated")
+        outcome.status = audit.LOADED_WITH_QUARANTINE if outcome.rows_quarantined else audit.LOADED
+        outcome.write(con)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    finally:
+        if readable != path:
+            readable.unlink(missing_ok=True)
+
+
+def _split_and_store(con, path, outcome, header, mapping, kind, n_columns, truncated) -> None:
+    rules = _quarantine_rules(mapping, n_columns, truncated)
+    message_case = "case rule " + " ".join(f"when {_sql_text(rule)} then {_sql_text(message)}" for rule, _, message in rules) + " end"
+    labels = [" ".join(cell.split()) or f"column_{i + 1}" for i, cell in enumerate(header.cells)]
+    raw_json = "json_object(" + ", ".join(f"{_sql_text(label)}, c{i}" for i, label in enumerate(labels)) + ")"
+    # Window rules (duplicates) need the other rules settled first, so rows are judged in two passes.
+    window_rules = [r for r in rules if "over (" in r[1]]
+    row_rules = [r for r in rules if "over (" not in r[1]]
+    row_case = "case " + " ".join(f"when {c} then {_sql_text(r)}" for r, c, _ in row_rules) + " end"
+    con.execute(f"create or replace temp table judged as select *, {row_case} as rule from landed")
+    for rule, condition, _ in window_rules:
+        con.execute(
+            f"""
+            update judged set rule = {_sql_text(rule)}
+            where src_record in (
+                select src_record from (select src_record, {condition} as hit from judged where rule is null) where hit
+            )
+            """
+        )
+    con.execute(
+        f"""
+        insert into audit.quarantine
+        select ?, ?, ?, src_record, rule, {message_case}, {raw_json}
+        from judged where rule is not null
+        """,
+        [outcome.load_id, str(path), outcome.sha256],
+    )
+    spec = column_spec()
+    targets = list(mapping) + list(PROVENANCE_COLUMNS)
+    values = [f"nullif(trim(c{index}), '')" for index in mapping.values()]
+    values += ["?::date", "?", "?", "src_record", "?"]
+    con.execute(
+        f"insert into raw.{spec.table(kind)} ({', '.join(targets)}) "
+        f"select {', '.join(values)} from judged where rule is null order by src_record",
+        [outcome.reference_date, str(path), outcome.sha256, outcome.load_id],
+    )
+    counts = con.execute("select count(*), count(*) filter (where rule is not null) from judged").fetchone()
+    outcome.rows_read, outcome.rows_quarantined = counts
+    outcome.rows_loaded = counts[0] - counts[1]
+    con.execute("drop table judged")
+
+
+def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> list[audit.FileLoad]:
+    """Every CSV under folder (any depth), in name order; one bad file never stops the others."""
+    ensure_raw_tables(con)
+    files = sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.suffix.lower() in (".csv", ".txt"))
+    others = sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.suffix.lower() not in (".csv", ".txt") and not p.name.startswith("."))
+    with tempfile.TemporaryDirectory(prefix="ofsted-") as workdir:
+        outcomes = [load_file(con, path, load_id, Path(workdir)) for path in files]
+    for path in others:
+        outcome = audit.FileLoad(load_id=load_id, path=path.resolve(), source=SOURCE, sha256=sha256_of(path))
+        if audit.previous_load(con, outcome.sha256) is None:
+            outcome.error = f"[UNKNOWN_KIND] not a .csv file ({path.suffix or 'no extension'}): export it as CSV"
+            outcome.write(con)
+            outcomes.append(outcome)
+    return outcomes
