@@ -1,0 +1,1 @@
+"""Great Expectations suites, in code, one module per source; runner.py runs them on DuckDB query results."""

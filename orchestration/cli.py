@@ -1,0 +1,92 @@
+"""`warehouse build`: materialise every asset from an inbox into a DuckDB file, then say what failed.
+
+Runs the same job the daemon schedules (build_everything), in this process, against the Dagster instance
+in $DAGSTER_HOME. Exit code 1 if any step or blocking check failed, or any file could not be loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import duckdb
+
+
+def _summarise(db: Path) -> tuple[list[tuple], list[tuple]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        files = con.execute(
+            """
+            select source, count(*), sum(rows_read), sum(rows_loaded), sum(rows_quarantined),
+                   count(*) filter (where status = 'failed'), count(*) filter (where status = 'duplicate')
+            from audit.load_log group by source order by source
+            """
+        ).fetchall()
+        failed = con.execute(
+            "select path, error from audit.load_log where status = 'failed' order by path"
+        ).fetchall()
+        marts = con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+        ).fetchall()
+    finally:
+        con.close()
+    print("\nFiles by source (files, rows read, loaded, quarantined, failed files, duplicate files):")
+    for row in files:
+        print(f"  {row[0]:<16} {row[1]:>5} files {row[2]:>10} read {row[3]:>10} loaded {row[4]:>8} quarantined"
+              f" {row[5]:>3} failed {row[6]:>3} duplicate")
+    print(f"\nMarts in {db} (schema marts): {', '.join(m[0] for m in marts) or 'none'}")
+    return failed, marts
+
+
+def build(inbox: str | None, db: str | None) -> int:
+    if inbox:
+        os.environ["WAREHOUSE_INBOX"] = str(Path(inbox).resolve())
+    if db:
+        os.environ["WAREHOUSE_DB"] = str(Path(db).resolve())
+    from orchestration.lib import settings
+
+    db_path = settings.warehouse_db()
+    print(f"Building {db_path} from inbox {settings.inbox_dir()}")
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def("build_everything")
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    failed_steps = [event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
+    failed_checks = []
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            failed_checks.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+            failures = evaluation.metadata.get("failures")
+            print(f"CHECK FAILED {failed_checks[-1]}\n{failures.value if failures else evaluation.description}")
+    failed_files, _ = _summarise(db_path)
+    print(f"\nQuery the marts: duckdb -readonly {db_path} \"select * from marts.mart_market_supply limit 10\"")
+    if failed_files:
+        print(f"\n{len(failed_files)} file(s) could not be loaded (see audit.load_log):")
+        for path, error in failed_files:
+            print(f"  FAILED {path}\n         {error}")
+    if failed_steps or failed_checks:
+        print(f"\nBuild FAILED: steps {failed_steps or 'none'}; blocking checks {failed_checks or 'none'}")
+        return 1
+    print("\nBuild succeeded." + (" Some files failed: see above." if failed_files else ""))
+    return 1 if failed_files and os.environ.get("WAREHOUSE_STRICT_FILES") else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="warehouse", description="Placement sufficiency warehouse")
+    sub = parser.add_subparsers(dest="command", required=True)
+    build_parser = sub.add_parser("build", help="materialise every asset from an inbox into a DuckDB file")
+    build_parser.add_argument("--inbox", help="inbox folder (default $WAREHOUSE_INBOX or ./inbox)")
+    build_parser.add_argument("--db", help="DuckDB file (default $WAREHOUSE_DB or warehouse/warehouse.duckdb)")
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        return build(args.inbox, args.db)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

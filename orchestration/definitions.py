@@ -1,0 +1,30 @@
+"""The Dagster code location: one asset graph from inbox files to marts, checked by dbt tests and GX suites."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.defs.ofsted.assets import ofsted_register
+from orchestration.defs.ofsted.checks import CHECKS as OFSTED_CHECKS
+from orchestration.defs.schedules import build_everything, daily_build, inbox_sensor
+from orchestration.defs.warehouse_dbt.assets import DBT_ASSETS
+from orchestration.defs.warehouse_dbt.project import dbt_project
+from orchestration.lib.warehouse import WarehouseResource
+
+defs = dg.Definitions(
+    assets=[ofsted_register, *DBT_ASSETS],
+    asset_checks=[*OFSTED_CHECKS],
+    jobs=[build_everything],
+    schedules=[daily_build],
+    sensors=[inbox_sensor],
+    resources={
+        "warehouse": WarehouseResource(),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
+    },
+    # One step at a time in one process: DuckDB takes one writer, and dbt, ingest and GX all open the file.
+    executor=dg.in_process_executor,
+)

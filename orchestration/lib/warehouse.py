@@ -1,0 +1,34 @@
+"""The DuckDB warehouse as a Dagster resource: short-lived connections, read-only where nothing is written."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import dagster as dg
+import duckdb
+
+from orchestration.lib import settings
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Paths come from WAREHOUSE_DB / WAREHOUSE_INBOX, read when a step runs (not when code loads), so that
+    dbt, GX and the ingest steps of one run always agree on the file."""
+
+    @property
+    def db(self) -> Path:
+        return settings.warehouse_db()
+
+    @property
+    def inbox_dir(self) -> Path:
+        return settings.inbox_dir()
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        self.db.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(self.db), read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()

@@ -1,0 +1,75 @@
+"""Session fixtures: a dbt manifest, and a warehouse built from the bundled inbox by the real CLI and Dagster job."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+INBOX = REPO / "inbox"
+OFSTED_FILES = REPO / "inbox" / "ofsted"
+sys.path.insert(0, str(REPO))
+
+
+@dataclass
+class Build:
+    db: Path
+    returncode: int
+    output: str
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(self.db), read_only=True)
+
+
+def run_build(inbox: Path, db: Path, extra_env: dict | None = None) -> Build:
+    """The CLI behind `make build`, in a subprocess, with its own Dagster instance beside the DuckDB file."""
+    dagster_home = db.parent / "dagster_home"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "dagster.yaml", dagster_home / "dagster.yaml")
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "false",
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **(extra_env or {})}
+    env.pop("WAREHOUSE_DB", None)
+    env.pop("WAREHOUSE_INBOX", None)
+    completed = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "build", "--inbox", str(inbox), "--db", str(db)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=1200,
+    )
+    (db.parent / "build.log").write_text(completed.stdout + completed.stderr)
+    return Build(db, completed.returncode, completed.stdout + completed.stderr)
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest() -> Path:
+    """Dagster loads the dbt manifest with the definitions: parse the project once per session."""
+    subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet", "--profiles-dir", "."],
+        cwd=REPO / "dbt_project", check=True, env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+    )
+    return REPO / "dbt_project" / "target" / "manifest.json"
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory, dbt_manifest) -> Build:
+    db = tmp_path_factory.mktemp("demo") / "warehouse.duckdb"
+    return run_build(INBOX, db)
+
+
+@pytest.fixture(scope="session")
+def warehouse_db(demo_build) -> str:
+    """Absolute path of the DuckDB file built from the bundled inbox; the build must have succeeded."""
+    assert demo_build.returncode == 0, demo_build.output[-6000:]
+    return str(demo_build.db)
+
+
+@pytest.fixture()
+def con(warehouse_db):
+    connection = duckdb.connect(warehouse_db, read_only=True)
+    yield connection
+    connection.close()

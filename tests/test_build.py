@@ -1,0 +1,125 @@
+"""A whole build from the bundled inbox: what it logs, what it checks, what it refuses to publish."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from conftest import OFSTED_FILES, run_build
+
+
+def test_build_passes_every_dbt_test_and_gx_suite(demo_build):
+    assert demo_build.returncode == 0, demo_build.output[-6000:]
+    assert "Build succeeded" in demo_build.output
+    assert "ERROR=0" in demo_build.output  # dbt build summary lines
+    for suite in ("gx_raw_ofsted_providers", "gx_staging_ofsted_providers", "gx_marts_market_supply_reconciles"):
+        assert f"Asset check '{suite}'" in demo_build.output and "CHECK FAILED" not in demo_build.output
+
+
+def test_gx_data_docs_are_built_beside_the_warehouse(demo_build):
+    docs = demo_build.db.parent / "docs" / "gx"
+    assert (docs / "index.html").exists()
+    assert any((docs / "validations").rglob("*.html"))
+
+
+def test_every_file_reconciles_in_the_load_log(con):
+    rows = con.execute(
+        "select file_name, rows_read, rows_loaded, rows_quarantined, status from audit.load_log"
+    ).fetchall()
+    assert {row[0] for row in rows} == {p.name for p in OFSTED_FILES.glob("*.csv")}
+    for name, read, loaded, quarantined, status in rows:
+        assert read == loaded + quarantined, name
+        assert status in ("loaded", "loaded_with_quarantine"), name
+    quarantined = dict(con.execute(
+        "select path, count(*) from audit.quarantine group by path"
+    ).fetchall())
+    assert {Path(p).name: n for p, n in quarantined.items()} == {
+        name: q for name, _, _, q, _ in rows if q
+    }
+
+
+def test_rows_read_equal_the_csv_records_below_the_header(con):
+    for path in OFSTED_FILES.glob("*.csv"):
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            records = list(csv.reader(handle))
+        header = next(i for i, r in enumerate(records) if "URN" in [c.strip() for c in r])
+        read = con.execute("select rows_read from audit.load_log where file_name = ?", [path.name]).fetchone()[0]
+        assert read == len(records) - header - 1, path.name
+
+
+def test_provenance_on_every_raw_and_staged_row(con):
+    for table in ("raw.ofsted_providers", "raw.ofsted_places", "raw.ofsted_closed_homes",
+                  "staging.stg_ofsted__providers", "staging.stg_ofsted__places", "staging.stg_ofsted__closed_homes"):
+        missing = con.execute(
+            f"select count(*) from {table} where source_file is null or file_sha256 is null "
+            "or source_row_number is null or load_id is null"
+        ).fetchone()[0]
+        assert missing == 0, table
+
+
+def test_rebuilding_the_same_inbox_changes_no_count(tmp_path):
+    inbox = tmp_path / "inbox"
+    shutil.copytree(OFSTED_FILES, inbox / "ofsted")
+    db = tmp_path / "wh" / "warehouse.duckdb"
+    first = run_build(inbox, db)
+    assert first.returncode == 0, first.output[-4000:]
+
+    def counts():
+        with duckdb.connect(str(db), read_only=True) as con:
+            return [con.execute(f"select count(*) from {t}").fetchone()[0] for t in
+                    ("audit.load_log", "audit.quarantine", "raw.ofsted_providers", "raw.ofsted_places",
+                     "raw.ofsted_closed_homes", "marts.mart_market_supply", "marts.dim_provider")] + [
+                con.execute("select sum(providers) from marts.mart_market_supply").fetchone()[0]]
+
+    before = counts()
+    shutil.copy(inbox / "ofsted" / "provider_at_march_2019.csv", inbox / "ofsted" / "copy_of_2019_register.csv")
+    second = run_build(inbox, db)
+    assert second.returncode == 0, second.output[-4000:]
+    after = counts()
+    assert after[1:] == before[1:]
+    assert after[0] == before[0] + 1  # the renamed copy is logged once, as a duplicate
+    with duckdb.connect(str(db), read_only=True) as con:
+        status, error = con.execute(
+            "select status, error from audit.load_log where file_name = 'copy_of_2019_register.csv'"
+        ).fetchone()
+    assert status == "duplicate" and "provider_at_march_2019.csv" in error
+
+
+def test_a_failing_gx_suite_stops_the_marts_and_fails_the_build(tmp_path):
+    """A register 'as at' 2005 whose homes were registered later breaks a staging expectation
+    (registration date not after the snapshot): the blocking check stops intermediate and marts."""
+    inbox = tmp_path / "inbox"
+    (inbox / "ofsted").mkdir(parents=True)
+    shutil.copy(OFSTED_FILES / "provider_at_march_2019.csv", inbox / "ofsted" / "provider_at_march_2005.csv")
+    db = tmp_path / "wh" / "warehouse.duckdb"
+    build = run_build(inbox, db)
+    assert build.returncode == 1
+    assert "gx_staging_ofsted_providers" in build.output and "Build FAILED" in build.output
+    with duckdb.connect(str(db), read_only=True) as con:
+        marts = con.execute("select count(*) from information_schema.tables where table_schema = 'marts'").fetchone()[0]
+        staged = con.execute("select count(*) from staging.stg_ofsted__providers").fetchone()[0]
+    assert marts == 0
+    assert staged > 0
+
+
+def test_bad_files_are_named_in_the_build_summary_and_others_still_load(tmp_path):
+    inbox = tmp_path / "inbox"
+    (inbox / "ofsted").mkdir(parents=True)
+    shutil.copy(OFSTED_FILES / "provider_at_march_2021.csv", inbox / "ofsted")
+    (inbox / "ofsted" / "register_2024.csv").write_bytes(b"PK\x03\x04" + b"\x00" * 200)
+    (inbox / "ofsted" / "la_spend_2024.csv").write_text("Date,Supplier,Amount\n01/04/2024,Acme Ltd,100.00\n")
+    db = tmp_path / "wh" / "warehouse.duckdb"
+    build = run_build(inbox, db)
+    assert build.returncode == 0, build.output[-4000:]
+    assert "2 file(s) could not be loaded" in build.output
+    assert "register_2024.csv" in build.output and "la_spend_2024.csv" in build.output
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute(
+            "select sum(providers) filter (where registered_as_childrens_home) from marts.mart_market_supply"
+        ).fetchone()[0] == 2706
+        failed = dict(con.execute("select file_name, error from audit.load_log where status = 'failed'").fetchall())
+    assert "FILE_NOT_CSV" in failed["register_2024.csv"]
+    assert "HEADER_NOT_FOUND" in failed["la_spend_2024.csv"]
