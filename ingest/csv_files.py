@@ -155,8 +155,12 @@ def land_records(con: duckdb.DuckDBPyConnection, csv_path: Path, table: str, ski
     """Read every data record after the header into temp table `table` (c0..cN all text, plus src_record).
 
     src_record is the 1-based record number in the file (title and header records counted), the same
-    numbering DuckDB uses for rejected lines. Returns how many records could not be parsed at all; those are
-    left in temp table `<table>_rejects` (src_record, csv_line, error_message).
+    numbering DuckDB uses for rejected lines. The reader runs single-threaded: it counts `skip` and rejected
+    lines in records, so header cells and values with line breaks inside them keep the numbering right, and
+    DuckDB's parallel reader refuses some files with quoted line breaks when null_padding is on. Known gap:
+    DuckDB passes over lines that are entirely empty (not even commas), so a record after one is numbered one
+    lower than its place in the file. Returns how many records could not be parsed at all; those are left in
+    temp table `<table>_rejects` (src_record, csv_line, error_message).
     """
     width = n_columns + OVERFLOW_COLUMNS
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
@@ -169,7 +173,7 @@ def land_records(con: duckdb.DuckDBPyConnection, csv_path: Path, table: str, ski
         create temp table {table}_read as
         select * from read_csv(
             ?, header = false, skip = {int(skip)}, columns = {columns},
-            delim = ',', quote = '"', escape = '"', null_padding = true, auto_detect = false,
+            delim = ',', quote = '"', escape = '"', null_padding = true, auto_detect = false, parallel = false,
             ignore_errors = true, store_rejects = true,
             rejects_table = '{table}_errors', rejects_scan = '{table}_scans'
         )

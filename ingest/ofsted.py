@@ -97,9 +97,16 @@ def map_columns(header: HeaderMatch) -> tuple[dict[str, int], list[str]]:
 
 
 MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
-_MONTH_WORD = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
-_TITLE_DATE = re.compile(r"as at[\s_-]*(\d{1,2})(?:st|nd|rd|th)?[\s_-]*" + _MONTH_WORD + r"[\s_-]*(\d{4})", re.I)
-_NAME_DATE = re.compile(r"(?:(?<![0-9])(\d{1,2})[\s_-]*)?" + _MONTH_WORD + r"[\s_-]*((?:19|20)\d{2}|\d{2})(?![0-9])", re.I)
+# A month as a word of its own ("Mar", "March", "31Mar23"), never inside another word ("summary", "decision").
+_MONTH_WORD = (
+    r"(?<![a-z])(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?![a-z])"
+)
+_DAY = r"(?:(?<![0-9])(\d{1,2})(?:st|nd|rd|th)?[\s_-]*)?"
+_TITLE_DATE = re.compile(r"\bat[\s_-]+" + _DAY + _MONTH_WORD + r"[\s_,-]*((?:19|20)\d{2})(?![0-9])", re.I)
+_NAME_DATE = re.compile(_DAY + _MONTH_WORD + r"[\s_-]*((?:19|20)\d{2}|\d{2})(?![0-9])", re.I)
+_ISO_DATE = re.compile(r"(?<![0-9])((?:19|20)\d{2})[-_]([01]\d)[-_]([0-3]\d)(?![0-9])")
+_FINANCIAL_YEAR = re.compile(r"(?<![0-9])(20\d{2})(?:[\s_-]+|[\s_]+to[\s_]+)(20\d{2}|\d{2})(?![0-9])", re.I)
 _YEAR_ONLY = re.compile(r"(?<![0-9])(20\d{2})(?![0-9])")
 
 
@@ -110,6 +117,16 @@ def _make_date(day: str | None, month_word: str, year: str) -> dt.date:
     return dt.date(year_number, month, min(int(day), last) if day else last)
 
 
+def _year_end(text: str) -> int | None:
+    """The 31 March a year names: '2019' -> 2019, a financial year '2018-19' / '2018 to 2019' -> 2019."""
+    for match in _FINANCIAL_YEAR.finditer(text):
+        first, second = int(match.group(1)), int(match.group(2)[-2:])
+        if second == (first + 1) % 100:
+            return first + 1
+    years = _YEAR_ONLY.findall(text)
+    return int(years[-1]) if years else None
+
+
 def snapshot_date(path: Path, preamble: list[list[str]]) -> tuple[dt.date, str | None]:
     """The 'as at' date of a file: from its title line, else its file name; a year alone means 31 March."""
     title = " ".join(cell for record in preamble for cell in record if cell)
@@ -117,12 +134,18 @@ def snapshot_date(path: Path, preamble: list[list[str]]) -> tuple[dt.date, str |
     if match:
         return _make_date(match.group(1), match.group(2), match.group(3)), None
     stem = path.stem.replace(".", " ")
+    match = _ISO_DATE.search(stem)
+    if match:
+        try:
+            return dt.date(*(int(part) for part in match.groups())), None
+        except ValueError:
+            pass
     match = _NAME_DATE.search(stem)
     if match:
         return _make_date(match.group(1), match.group(2), match.group(3)), None
-    years = _YEAR_ONLY.findall(stem) or _YEAR_ONLY.findall(title)
-    if years:
-        return dt.date(int(years[-1]), 3, 31), f"no month in the file name or title: taken as at 31 March {years[-1]}"
+    year = _year_end(stem) or _year_end(title)
+    if year:
+        return dt.date(year, 3, 31), f"no month in the file name or title: taken as at 31 March {year}"
     raise IngestError(
         path, "SNAPSHOT_DATE_UNKNOWN",
         "cannot tell the 'as at' date: neither the title line nor the file name gives it "
@@ -131,10 +154,13 @@ def snapshot_date(path: Path, preamble: list[list[str]]) -> tuple[dt.date, str |
 
 
 def file_kind(path: Path, mapping: dict[str, int]) -> str:
+    """closed_homes (has a closure date), places (a provider list without inspection columns, e.g.
+    Providers_places_at_31_Aug_2023.csv) or provider_level (every 'as at' provider-level file carries the
+    latest full inspection). Decided by the columns, so a renamed file keeps its kind."""
     if "date_closed" in mapping:
         return "closed_homes"
     has_inspections = bool({"inspection_date", "overall_effectiveness"} & mapping.keys())
-    if not has_inspections and "place" in path.name.lower():
+    if not has_inspections and ("places" in mapping or "place" in path.name.lower()):
         return "places"
     return "provider_level"
 
@@ -169,8 +195,8 @@ def _quarantine_rules(mapping: dict[str, int], n_columns: int, truncated: bool) 
          f"the row has more fields than the header's {n_columns}"),
     ]
     if truncated:
-        rules.append(("TRUNCATED_ROW", "src_record = (select max(src_record) from landed)",
-                      "the file ends inside this row: it was cut off"))
+        last_record = "greatest((select max(src_record) from landed), (select max(src_record) from landed_rejects))"
+        rules.append(("TRUNCATED_ROW", f"src_record = {last_record}", "the file ends inside this row: it was cut off"))
     rules += [
         ("URN_MISSING", f"nullif({urn}, '') is null", "no URN: a note or footer line, or a provider without its URN"),
         ("URN_FORMAT", f"not regexp_full_match({urn}, '{URN_PATTERN[1:-1]}')",
@@ -188,9 +214,13 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, load_id: str, workdir:
     try:
         outcome.sha256 = sha256_of(path)
         earlier = audit.previous_load(con, outcome.sha256)
-        if earlier and earlier[0] == str(path):
+        seen_as_duplicate = con.execute(
+            "select count(*) from audit.load_log where path = ? and sha256 = ? and status = ?",
+            [str(path), outcome.sha256, audit.DUPLICATE],
+        ).fetchone()[0]
+        if earlier and (earlier[0] == str(path) or seen_as_duplicate):
             outcome.status = "unchanged"
-            return outcome  # already loaded: adds nothing, logs nothing
+            return outcome  # already loaded (or already logged as a copy): adds nothing, logs nothing
         if earlier:
             outcome.status = audit.DUPLICATE
             outcome.error = f"same content as {earlier[0]}, already loaded: nothing added"
@@ -211,6 +241,19 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, load_id: str, workdir:
 def _land(con: duckdb.DuckDBPyConnection, path: Path, outcome: audit.FileLoad, workdir: Path) -> None:
     outcome.encoding = detect_encoding(path)
     readable = as_utf8(path, outcome.encoding, workdir)
+    try:
+        _land_readable(con, path, readable, outcome)
+    finally:
+        if readable != path:
+            readable.unlink(missing_ok=True)
+
+
+# The publication's "Provider level data in year 2018-19" lists every inspection of the year (a provider on
+# several rows): landed as a snapshot it would stand in for the 'as at' file of that 31 March.
+_IN_YEAR = re.compile(r"(?<![a-z])in[\s_-]*year(?![a-z])", re.I)
+
+
+def _land_readable(con: duckdb.DuckDBPyConnection, path: Path, readable: Path, outcome: audit.FileLoad) -> None:
     header = find_header(path, head_records(readable), _looks_like_header)
     mapping, unmapped = map_columns(header)
     kind = file_kind(path, mapping)
@@ -220,6 +263,13 @@ def _land(con: duckdb.DuckDBPyConnection, path: Path, outcome: audit.FileLoad, w
             path, "MISSING_COLUMN",
             f"a {kind.replace('_', '-')} file needs column(s) {', '.join(missing)}; header has: "
             + ", ".join(" ".join(cell.split()) for cell in header.cells if cell.strip()),
+        )
+    title = " ".join(cell for record in header.preamble for cell in record if cell)
+    if kind == "provider_level" and _IN_YEAR.search(f"{path.stem} {title}"):
+        raise IngestError(
+            path, "NOT_A_SNAPSHOT",
+            "this is an 'in year' inspections file (one row per inspection), not a provider-level snapshot; "
+            "load the 'provider level as at' file of the same publication instead",
         )
     outcome.kind = kind
     outcome.header_record = header.index + 1
@@ -237,8 +287,8 @@ def _land(con: duckdb.DuckDBPyConnection, path: Path, outcome: audit.FileLoad, w
         _split_and_store(con, path, outcome, header, mapping, kind, n_columns, truncated)
         if rejected:
             con.execute(
-                "insert into audit.quarantine select ?, ?, ?, src_record, 'UNPARSABLE_ROW', error_message, csv_line "
-                "from landed_rejects",
+                "insert into audit.quarantine select ?, ?, ?, src_record, 'UNPARSABLE_ROW', error_message, "
+                "json_object('csv_line', csv_line) from landed_rejects",
                 [outcome.load_id, str(path), outcome.sha256],
             )
         outcome.rows_read += rejected
@@ -251,9 +301,6 @@ def _land(con: duckdb.DuckDBPyConnection, path: Path, outcome: audit.FileLoad, w
     except Exception:
         con.execute("rollback")
         raise
-    finally:
-        if readable != path:
-            readable.unlink(missing_ok=True)
 
 
 def _split_and_store(con, path, outcome, header, mapping, kind, n_columns, truncated) -> None:

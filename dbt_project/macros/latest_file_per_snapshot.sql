@@ -3,11 +3,12 @@
     select ranked_rows.*
     from (
         select
-            {{ relation }}.*,
+            source_rows.*,
             dense_rank() over (
-                partition by snapshot_date order by load_id desc, file_sha256 desc
+                partition by source_rows.snapshot_date
+                order by source_rows.load_id desc, source_rows.file_sha256 desc
             ) as file_rank
-        from {{ relation }}
+        from {{ relation }} as source_rows
     ) as ranked_rows
     where ranked_rows.file_rank = 1
 {%- endmacro %}

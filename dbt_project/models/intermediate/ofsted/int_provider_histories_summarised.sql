@@ -40,7 +40,7 @@ moves as (
         urn,
         count(*) filter (where places_changed) as places_changes,
         count(*) filter (where rating_changed) as rating_changes,
-        count(*) filter (where change = 'closed') as times_dropped_from_register
+        count(*) filter (where change_type = 'closed') as times_dropped_from_register
     from changes
     group by urn
 

@@ -92,7 +92,7 @@ compared as (
             when is_present and not was_present then 'opened'
             when was_present and not is_present then 'closed'
             else 'continuing'
-        end as change,
+        end as change_type,
         is_present and was_present
         and coalesce(places, -1) != coalesce(previous_places, -1) as places_changed,
         is_present and was_present

@@ -21,7 +21,7 @@ latest_entry as (
     from (
         select
             register.*,
-            row_number() over (partition by urn order by snapshot_date desc) as recency
+            row_number() over (partition by register.urn order by register.snapshot_date desc) as recency
         from register
     ) as ranked_entries
     where recency = 1

@@ -22,12 +22,12 @@ aggregated as (
         bool_or(registered_as_childrens_home) as registered_as_childrens_home,
         count(*) filter (where is_present) as providers,
         coalesce(sum(places) filter (where is_present), 0) as places,
-        count(*) filter (where change = 'opened') as opened,
-        count(*) filter (where change = 'closed') as closed,
-        coalesce(sum(places) filter (where change = 'opened'), 0) as places_opened,
-        coalesce(sum(previous_places) filter (where change = 'closed'), 0) as places_closed
+        count(*) filter (where change_type = 'opened') as opened,
+        count(*) filter (where change_type = 'closed') as closed,
+        coalesce(sum(places) filter (where change_type = 'opened'), 0) as places_opened,
+        coalesce(sum(previous_places) filter (where change_type = 'closed'), 0) as places_closed
     from changes
-    where is_present or change = 'closed'
+    where is_present or change_type = 'closed'
     group by snapshot_date, la_gss_code, provision_type, sector
 
 )
