@@ -64,7 +64,10 @@ def build(inbox: str | None, db: str | None) -> int:
             failures = evaluation.metadata.get("failures")
             print(f"CHECK FAILED {failed_checks[-1]}\n{failures.value if failures else evaluation.description}")
     failed_files, _ = _summarise(db_path)
-    print(f"\nQuery the marts: duckdb -readonly {db_path} \"select * from marts.mart_market_supply limit 10\"")
+    published = db_path.parent / "published" / "marts.duckdb"
+    print(f"\nPublished marts (last good build, read-only): {published}")
+    print("Query them, e.g.:\n  .venv/bin/python -c \"import duckdb; print(duckdb.connect('"
+          f"{published}', read_only=True).sql('select * from marts.mart_market_supply limit 10'))\"")
     if failed_files:
         print(f"\n{len(failed_files)} file(s) could not be loaded (see audit.load_log):")
         for path, error in failed_files:

@@ -88,21 +88,43 @@ def test_rebuilding_the_same_inbox_changes_no_count(tmp_path):
     assert status == "duplicate" and "provider_at_march_2019.csv" in error
 
 
-def test_a_failing_gx_suite_stops_the_marts_and_fails_the_build(tmp_path):
+def test_a_failing_gx_suite_stops_the_marts_and_keeps_the_last_good_publication(tmp_path):
     """A register 'as at' 2005 whose homes were registered later breaks a staging expectation
-    (registration date not after the snapshot): the blocking check stops intermediate and marts."""
+    (registration date not after the snapshot): the blocking check stops intermediate, marts and publishing."""
     inbox = tmp_path / "inbox"
     (inbox / "ofsted").mkdir(parents=True)
-    shutil.copy(OFSTED_FILES / "provider_at_march_2019.csv", inbox / "ofsted" / "provider_at_march_2005.csv")
+    shutil.copy(OFSTED_FILES / "provider_at_march_2021.csv", inbox / "ofsted")
     db = tmp_path / "wh" / "warehouse.duckdb"
+    good = run_build(inbox, db)
+    assert good.returncode == 0, good.output[-4000:]
+    published = db.parent / "published" / "marts.duckdb"
+    published_bytes = published.read_bytes()
+
+    shutil.copy(OFSTED_FILES / "provider_at_march_2019.csv", inbox / "ofsted" / "provider_at_march_2005.csv")
     build = run_build(inbox, db)
     assert build.returncode == 1
-    assert "gx_staging_ofsted_providers" in build.output and "Build FAILED" in build.output
+    assert "CHECK FAILED staging/stg_ofsted__providers:gx_staging_ofsted_providers" in build.output
+    assert "Build FAILED" in build.output
     with duckdb.connect(str(db), read_only=True) as con:
-        marts = con.execute("select count(*) from information_schema.tables where table_schema = 'marts'").fetchone()[0]
-        staged = con.execute("select count(*) from staging.stg_ofsted__providers").fetchone()[0]
-    assert marts == 0
-    assert staged > 0
+        staged = con.execute("select count(*) from staging.stg_ofsted__providers "
+                             "where snapshot_date = date '2005-03-31'").fetchone()[0]
+        in_mart = con.execute("select count(*) from marts.mart_market_supply "
+                              "where snapshot_date = date '2005-03-31'").fetchone()[0]
+    assert staged > 0 and in_mart == 0
+    assert published.read_bytes() == published_bytes
+
+
+def test_published_marts_are_a_copy_of_the_warehouse_marts(demo_build, con):
+    published = demo_build.db.parent / "published" / "marts.duckdb"
+    tables = [t for (t,) in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
+    assert {"dim_provider", "dim_local_authority", "mart_market_supply"} <= set(tables)
+    with duckdb.connect(str(published), read_only=True) as copy:
+        for table in tables:
+            assert copy.execute(f"select count(*) from marts.{table}").fetchone() == \
+                con.execute(f"select count(*) from marts.{table}").fetchone(), table
+        assert copy.execute("select count(*) from information_schema.schemata "
+                            "where schema_name in ('raw', 'staging', 'audit')").fetchone()[0] == 0
 
 
 def test_bad_files_are_named_in_the_build_summary_and_others_still_load(tmp_path):

@@ -91,3 +91,16 @@ def test_dim_provider_closure_dates_come_from_the_closed_homes_file(con):
     assert all(closed[urn] == date for urn, date in rows)
     in_dim = {urn for urn, in con.execute("select urn from marts.dim_provider").fetchall()}
     assert len(rows) == len(set(closed) & in_dim)
+
+
+def test_la_names_mean_the_authority_of_the_snapshot_date(con):
+    """'Somerset' is Somerset County Council (E10000027) until 31 March 2023, Somerset Council (E06000066) after."""
+    expected = {}
+    for snapshot, file_name in PROVIDER_LEVEL_FILES.items():
+        n = sum(1 for row in read_rows(OFSTED_FILES / file_name) if row["Local authority"].strip() == "Somerset")
+        expected[(snapshot, "E06000066" if snapshot >= "2023-04-01" else "E10000027")] = n
+    rows = con.execute(
+        "select strftime(snapshot_date, '%Y-%m-%d'), la_gss_code, sum(providers) from marts.mart_market_supply "
+        "where local_authority_name = 'Somerset' group by all"
+    ).fetchall()
+    assert {(snapshot, code): n for snapshot, code, n in rows} == expected

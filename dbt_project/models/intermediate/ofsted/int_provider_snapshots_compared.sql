@@ -19,49 +19,39 @@ register as (
 
 ),
 
-seen_now as (
+-- every register row paired with the snapshot it is "now" for and the snapshot it is "before" for
+seen as (
 
     select
-        snapshots.snapshot_date,
-        snapshots.previous_snapshot_date,
-        register.urn,
-        register.la_gss_code,
-        register.local_authority_name,
-        register.provision_type,
-        register.registered_as_childrens_home,
-        register.sector,
-        register.places,
-        register.overall_effectiveness
+        snapshots.snapshot_date as compared_snapshot_date,
+        snapshots.previous_snapshot_date as compared_previous_snapshot_date,
+        register.*
     from snapshots
     inner join register
-        on snapshots.snapshot_date = register.snapshot_date
+        on register.snapshot_date in (snapshots.snapshot_date, snapshots.previous_snapshot_date)
+
+),
+
+seen_now as (
+
+    select * from seen
+    where snapshot_date = compared_snapshot_date
 
 ),
 
 seen_before as (
 
-    select
-        snapshots.snapshot_date,
-        snapshots.previous_snapshot_date,
-        register.urn,
-        register.la_gss_code,
-        register.local_authority_name,
-        register.provision_type,
-        register.registered_as_childrens_home,
-        register.sector,
-        register.places,
-        register.overall_effectiveness
-    from snapshots
-    inner join register
-        on snapshots.previous_snapshot_date = register.snapshot_date
+    select * from seen
+    where snapshot_date = compared_previous_snapshot_date
 
 ),
 
 current_and_previous as (
 
     select
-        coalesce(seen_now.snapshot_date, seen_before.snapshot_date) as snapshot_date,
-        coalesce(seen_now.previous_snapshot_date, seen_before.previous_snapshot_date) as previous_snapshot_date,
+        coalesce(seen_now.compared_snapshot_date, seen_before.compared_snapshot_date) as snapshot_date,
+        coalesce(seen_now.compared_previous_snapshot_date, seen_before.compared_previous_snapshot_date)
+            as previous_snapshot_date,
         coalesce(seen_now.urn, seen_before.urn) as urn,
         seen_now.urn is not null as is_present,
         seen_before.urn is not null as was_present,
@@ -78,7 +68,7 @@ current_and_previous as (
     from seen_now
     full outer join seen_before
         on
-            seen_now.snapshot_date = seen_before.snapshot_date
+            seen_now.compared_snapshot_date = seen_before.compared_snapshot_date
             and seen_now.urn = seen_before.urn
 
 ),

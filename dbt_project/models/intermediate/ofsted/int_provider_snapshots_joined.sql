@@ -1,6 +1,7 @@
 -- One row per snapshot date x URN: the provider-level file of each snapshot, with the places file of the same
 -- publication filling places and owner where the provider-level file leaves them empty, the LA resolved to
--- its GSS code, and the closure date from the closed-homes files.
+-- the GSS code of the authority that name meant on the snapshot date, and the closure date from the
+-- closed-homes files.
 
 with
 
@@ -50,7 +51,11 @@ joined as (
         coalesce(providers.places, places.places) as places,
         coalesce(providers.owner_name, places.owner_name) as owner_name,
         providers.local_authority_name,
-        la_names.la_gss_code,
+        -- 'Somerset' on a 2021 register means the county council, on an August 2023 one the new unitary
+        case
+            when providers.snapshot_date < la_names.predecessor_until then la_names.predecessor_la_gss_code
+            else la_names.la_gss_code
+        end as la_gss_code,
         providers.government_office_region,
         providers.ofsted_region,
         providers.postcode,

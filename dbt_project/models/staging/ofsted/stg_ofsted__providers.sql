@@ -42,6 +42,9 @@ renamed as (
         {{ canonical_rating('source.health_services') }} as health_services,
         {{ canonical_rating('source.help_and_protection') }} as help_and_protection,
         {{ canonical_rating('source.leadership_and_management') }} as leadership_and_management,
+        -- judgements of the inspection framework before 2017
+        {{ canonical_rating('source.outcomes_for_children') }} as outcomes_for_children,
+        {{ canonical_rating('source.quality_of_care') }} as quality_of_care,
         source.source_file,
         source.file_sha256,
         source.source_row_number,
