@@ -55,16 +55,25 @@ def build(inbox: str | None, db: str | None) -> int:
 
     job = defs.resolve_job_def("build_everything")
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    result = job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("WAREHOUSE_LOG_LEVEL", "INFO")}}}},
+    )
     failed_steps = [event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
     failed_checks = []
-    for evaluation in result.get_asset_check_evaluations():
+    evaluations = result.get_asset_check_evaluations()
+    print(f"\nAsset checks: {sum(e.passed for e in evaluations)} passed, {sum(not e.passed for e in evaluations)} failed")
+    for evaluation in evaluations:
+        name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+        if evaluation.check_name.startswith("gx_"):
+            print(f"  GX suite {'passed' if evaluation.passed else 'FAILED'}: {name}")
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
-            failed_checks.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+            failed_checks.append(name)
             failures = evaluation.metadata.get("failures")
-            print(f"CHECK FAILED {failed_checks[-1]}\n{failures.value if failures else evaluation.description}")
+            print(f"CHECK FAILED {name}\n{failures.value if failures else evaluation.description}")
     failed_files, _ = _summarise(db_path)
-    published = db_path.parent / "published" / "marts.duckdb"
+    published = db_path.parent / "published" / "warehouse.duckdb"
     print(f"\nPublished marts (last good build, read-only): {published}")
     print("Query them, e.g.:\n  .venv/bin/python -c \"import duckdb; print(duckdb.connect('"
           f"{published}', read_only=True).sql('select * from marts.mart_market_supply limit 10'))\"")

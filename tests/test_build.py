@@ -15,8 +15,11 @@ def test_build_passes_every_dbt_test_and_gx_suite(demo_build):
     assert demo_build.returncode == 0, demo_build.output[-6000:]
     assert "Build succeeded" in demo_build.output
     assert "ERROR=0" in demo_build.output  # dbt build summary lines
-    for suite in ("gx_raw_ofsted_providers", "gx_staging_ofsted_providers", "gx_marts_market_supply_reconciles"):
-        assert f"Asset check '{suite}'" in demo_build.output and "CHECK FAILED" not in demo_build.output
+    assert "CHECK FAILED" not in demo_build.output
+    for check in ("raw/ofsted_providers:gx_raw_ofsted_providers",
+                  "staging/stg_ofsted__providers:gx_staging_ofsted_providers",
+                  "marts/mart_market_supply:gx_marts_market_supply_reconciles"):
+        assert f"GX suite passed: {check}" in demo_build.output
 
 
 def test_gx_data_docs_are_built_beside_the_warehouse(demo_build):
@@ -97,7 +100,7 @@ def test_a_failing_gx_suite_stops_the_marts_and_keeps_the_last_good_publication(
     db = tmp_path / "wh" / "warehouse.duckdb"
     good = run_build(inbox, db)
     assert good.returncode == 0, good.output[-4000:]
-    published = db.parent / "published" / "marts.duckdb"
+    published = db.parent / "published" / "warehouse.duckdb"
     published_bytes = published.read_bytes()
 
     shutil.copy(OFSTED_FILES / "provider_at_march_2019.csv", inbox / "ofsted" / "provider_at_march_2005.csv")
@@ -115,7 +118,7 @@ def test_a_failing_gx_suite_stops_the_marts_and_keeps_the_last_good_publication(
 
 
 def test_published_marts_are_a_copy_of_the_warehouse_marts(demo_build, con):
-    published = demo_build.db.parent / "published" / "marts.duckdb"
+    published = demo_build.db.parent / "published" / "warehouse.duckdb"
     tables = [t for (t,) in con.execute(
         "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
     assert {"dim_provider", "dim_local_authority", "mart_market_supply"} <= set(tables)

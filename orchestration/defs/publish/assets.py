@@ -17,7 +17,7 @@ MART_KEYS = [key for assets in DBT_ASSETS for key in assets.keys if key.path[0] 
 
 
 def published_path():
-    return settings.build_dir() / "published" / "marts.duckdb"
+    return settings.build_dir() / "published" / "warehouse.duckdb"
 
 
 @dg.asset(
@@ -26,12 +26,12 @@ def published_path():
     group_name="published",
     kinds={"duckdb"},
     pool=settings.WAREHOUSE_POOL,
-    description="warehouse/published/marts.duckdb: every table of schema marts from the last good build.",
+    description="warehouse/published/warehouse.duckdb: every table of schema marts from the last good build.",
 )
 def published_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     target = published_path()
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging_copy = target.with_name(f".marts-{context.run_id}.duckdb")
+    staging_copy = target.with_name(f".warehouse-{context.run_id}.duckdb")
     staging_copy.unlink(missing_ok=True)
     con = duckdb.connect(str(staging_copy))
     try:
