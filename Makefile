@@ -16,9 +16,11 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PATH := $(BIN):$(PATH)
 
 DBT := cd dbt_project && $(BIN)/dbt
+# Ground truth of the generated demo region: beside the inbox, never inside it.
+DEMO_TRUTH ?= $(CURDIR)/demo_truth
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: install demo build ui test lint manifest docs clean
+.PHONY: install demo demo-inbox build ui test lint manifest docs clean
 
 # .venv from the committed lock file (hashes checked); rebuilt when the lock changes.
 $(BIN)/.installed: requirements.lock pyproject.toml
@@ -38,8 +40,16 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml $@
 
-demo: manifest $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m orchestration.cli build
+# The default demo region (15 LAs, 2021-2025) is generated into the bundled inbox once; delete
+# demo_truth/ to generate it again.
+demo-inbox: install
+	@if [ ! -f $(DEMO_TRUTH)/manifest.json ]; then \
+		echo "Generating the demo region into $(CURDIR)/inbox (ground truth in $(DEMO_TRUTH))"; \
+		$(BIN)/python -m demo --out $(CURDIR)/inbox --truth $(DEMO_TRUTH); \
+	fi
+
+demo: manifest $(DAGSTER_HOME)/dagster.yaml demo-inbox
+	WAREHOUSE_INBOX=$(CURDIR)/inbox $(BIN)/python -m orchestration.cli build
 	$(MAKE) --no-print-directory docs
 
 build: manifest $(DAGSTER_HOME)/dagster.yaml
@@ -62,4 +72,4 @@ test: lint
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf warehouse/*.duckdb* warehouse/dagster_home warehouse/gx warehouse/docs dbt_project/target
+	rm -rf warehouse/*.duckdb* warehouse/published warehouse/dagster_home warehouse/gx warehouse/docs dbt_project/target

@@ -40,6 +40,19 @@ def _summarise(db: Path) -> tuple[list[tuple], list[tuple]]:
     return failed, marts
 
 
+# Inbox folders an ingest asset reads today; the others of the contract get theirs in later issues.
+LOADED_FOLDERS = {"ofsted"}
+
+
+def _report_unloaded_folders(inbox: Path) -> None:
+    if not inbox.exists():
+        print(f"\nThe inbox {inbox} does not exist.")
+        return
+    for folder in sorted(p for p in inbox.iterdir() if p.is_dir() and p.name not in LOADED_FOLDERS):
+        files = sum(1 for f in folder.rglob("*") if f.is_file())
+        print(f"\nNot loaded (no ingest for inbox/{folder.name}/ yet): {files} file(s) left untouched")
+
+
 def build(inbox: str | None, db: str | None) -> int:
     if inbox:
         os.environ["WAREHOUSE_INBOX"] = str(Path(inbox).resolve())
@@ -73,6 +86,7 @@ def build(inbox: str | None, db: str | None) -> int:
             failures = evaluation.metadata.get("failures")
             print(f"CHECK FAILED {name}\n{failures.value if failures else evaluation.description}")
     failed_files, _ = _summarise(db_path)
+    _report_unloaded_folders(settings.inbox_dir())
     published = db_path.parent / "published" / "warehouse.duckdb"
     print(f"\nPublished marts (last good build, read-only): {published}")
     print("Query them, e.g.:\n  .venv/bin/python -c \"import duckdb; print(duckdb.connect('"
