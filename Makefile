@@ -54,6 +54,7 @@ demo: manifest $(DAGSTER_HOME)/dagster.yaml demo-inbox
 
 build: manifest $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m orchestration.cli build
+	$(MAKE) --no-print-directory docs
 
 ui: manifest $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -m orchestration.definitions
