@@ -183,8 +183,12 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+DUPLICATE_URN = ("DUPLICATE_URN", "the URN already appears on an earlier row of this file")
+
+
 def _quarantine_rules(mapping: dict[str, int], n_columns: int, truncated: bool) -> list[tuple[str, str, str]]:
-    """(rule, SQL condition over c0..cN, message) in the order they are tested; a row takes the first it fails."""
+    """(rule, SQL condition over c0..cN, message) in the order they are tested; a row takes the first it fails.
+    DUPLICATE_URN is judged afterwards, among the rows that pass all of these."""
     cells = [f"c{i}" for i in range(n_columns)]
     overflow = [f"c{i}" for i in range(n_columns, n_columns + OVERFLOW_COLUMNS)]
     urn = f"upper(trim(c{mapping['urn']}))"
@@ -201,8 +205,6 @@ def _quarantine_rules(mapping: dict[str, int], n_columns: int, truncated: bool) 
         ("URN_MISSING", f"nullif({urn}, '') is null", "no URN: a note or footer line, or a provider without its URN"),
         ("URN_FORMAT", f"not regexp_full_match({urn}, '{URN_PATTERN[1:-1]}')",
          "URN is not SC followed by 6 digits or a 6-7 digit number"),
-        ("DUPLICATE_URN", f"row_number() over (partition by {urn} order by src_record) > 1",
-         "the URN already appears on an earlier row of this file"),
     ]
     return rules
 
@@ -305,23 +307,25 @@ def _land_readable(con: duckdb.DuckDBPyConnection, path: Path, readable: Path, o
 
 def _split_and_store(con, path, outcome, header, mapping, kind, n_columns, truncated) -> None:
     rules = _quarantine_rules(mapping, n_columns, truncated)
-    message_case = "case rule " + " ".join(f"when {_sql_text(rule)} then {_sql_text(message)}" for rule, _, message in rules) + " end"
+    messages = [(rule, message) for rule, _, message in rules] + [DUPLICATE_URN]
+    message_case = "case rule " + " ".join(f"when {_sql_text(r)} then {_sql_text(m)}" for r, m in messages) + " end"
     labels = [" ".join(cell.split()) or f"column_{i + 1}" for i, cell in enumerate(header.cells)]
     raw_json = "json_object(" + ", ".join(f"{_sql_text(label)}, c{i}" for i, label in enumerate(labels)) + ")"
-    # Window rules (duplicates) need the other rules settled first, so rows are judged in two passes.
-    window_rules = [r for r in rules if "over (" in r[1]]
-    row_rules = [r for r in rules if "over (" not in r[1]]
-    row_case = "case " + " ".join(f"when {c} then {_sql_text(r)}" for r, c, _ in row_rules) + " end"
+    row_case = "case " + " ".join(f"when {c} then {_sql_text(r)}" for r, c, _ in rules) + " end"
     con.execute(f"create or replace temp table judged as select *, {row_case} as rule from landed")
-    for rule, condition, _ in window_rules:
-        con.execute(
-            f"""
-            update judged set rule = {_sql_text(rule)}
-            where src_record in (
-                select src_record from (select src_record, {condition} as hit from judged where rule is null) where hit
-            )
-            """
+    # A repeated URN is only a duplicate of a row that is itself kept, so it is judged among the survivors.
+    urn = f"upper(trim(c{mapping['urn']}))"
+    con.execute(
+        f"""
+        update judged set rule = {_sql_text(DUPLICATE_URN[0])}
+        where src_record in (
+            select src_record from (
+                select src_record, row_number() over (partition by {urn} order by src_record) as occurrence
+                from judged where rule is null
+            ) where occurrence > 1
         )
+        """
+    )
     con.execute(
         f"""
         insert into audit.quarantine
@@ -348,8 +352,9 @@ def _split_and_store(con, path, outcome, header, mapping, kind, n_columns, trunc
 def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> list[audit.FileLoad]:
     """Every CSV under folder (any depth), in name order; one bad file never stops the others."""
     ensure_raw_tables(con)
-    files = sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.suffix.lower() in (".csv", ".txt"))
-    others = sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.suffix.lower() not in (".csv", ".txt") and not p.name.startswith("."))
+    every_file = sorted(p for p in Path(folder).rglob("*") if p.is_file())
+    files = [p for p in every_file if p.suffix.lower() in (".csv", ".txt")]
+    others = [p for p in every_file if p.suffix.lower() not in (".csv", ".txt") and not p.name.startswith(".")]
     with tempfile.TemporaryDirectory(prefix="ofsted-") as workdir:
         outcomes = [load_file(con, path, load_id, Path(workdir)) for path in files]
     for path in others:

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 
-def _summarise(db: Path) -> tuple[list[tuple], list[tuple]]:
+def _summarise(db: Path) -> list[tuple]:
     con = duckdb.connect(str(db), read_only=True)
     try:
         files = con.execute(
@@ -37,7 +37,7 @@ def _summarise(db: Path) -> tuple[list[tuple], list[tuple]]:
         print(f"  {row[0]:<16} {row[1]:>5} files {row[2]:>10} read {row[3]:>10} loaded {row[4]:>8} quarantined"
               f" {row[5]:>3} failed {row[6]:>3} duplicate")
     print(f"\nMarts in {db} (schema marts): {', '.join(m[0] for m in marts) or 'none'}")
-    return failed, marts
+    return failed
 
 
 # Inbox folders an ingest asset reads today; the others of the contract get theirs in later issues.
@@ -85,7 +85,7 @@ def build(inbox: str | None, db: str | None) -> int:
             failed_checks.append(name)
             failures = evaluation.metadata.get("failures")
             print(f"CHECK FAILED {name}\n{failures.value if failures else evaluation.description}")
-    failed_files, _ = _summarise(db_path)
+    failed_files = _summarise(db_path)
     _report_unloaded_folders(settings.inbox_dir())
     published = db_path.parent / "published" / "warehouse.duckdb"
     print(f"\nPublished marts (last good build, read-only): {published}")
