@@ -77,6 +77,12 @@ class FileLoad:
     error: str | None = None
     notes: list[str] = field(default_factory=list)
 
+    def fail(self, con: duckdb.DuckDBPyConnection, rule: str, message: str) -> None:
+        """The whole file is refused: nothing of it stays loaded, and the log says why."""
+        self.status, self.error = FAILED, f"[{rule}] {message}"
+        self.rows_loaded = self.rows_quarantined = self.rows_read = 0
+        self.write(con)
+
     def write(self, con: duckdb.DuckDBPyConnection) -> None:
         # A failed attempt at the same file is replaced, so the log keeps one row per file and outcome.
         con.execute(
@@ -100,3 +106,22 @@ def previous_load(con: duckdb.DuckDBPyConnection, sha256: str) -> tuple[str, str
         [sha256, *GOOD_STATUSES],
     ).fetchone()
     return (row[0], row[1]) if row else None
+
+
+def already_loaded(con: duckdb.DuckDBPyConnection, outcome: FileLoad) -> bool:
+    """True when the file's bytes were loaded before (outcome then says so; a copy under a new name is logged
+    once as a duplicate); False when the file is new and must be read."""
+    earlier = previous_load(con, outcome.sha256)
+    if not earlier:
+        return False
+    seen_as_duplicate = con.execute(
+        "select count(*) from audit.load_log where path = ? and sha256 = ? and status = ?",
+        [str(outcome.path), outcome.sha256, DUPLICATE],
+    ).fetchone()[0]
+    if earlier[0] == str(outcome.path) or seen_as_duplicate:
+        outcome.status = "unchanged"  # adds nothing, logs nothing
+        return True
+    outcome.status = DUPLICATE
+    outcome.error = f"same content as {earlier[0]}, already loaded: nothing added"
+    outcome.write(con)
+    return True

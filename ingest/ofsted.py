@@ -215,28 +215,13 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, load_id: str, workdir:
     outcome = audit.FileLoad(load_id=load_id, path=path, source=SOURCE)
     try:
         outcome.sha256 = sha256_of(path)
-        earlier = audit.previous_load(con, outcome.sha256)
-        seen_as_duplicate = con.execute(
-            "select count(*) from audit.load_log where path = ? and sha256 = ? and status = ?",
-            [str(path), outcome.sha256, audit.DUPLICATE],
-        ).fetchone()[0]
-        if earlier and (earlier[0] == str(path) or seen_as_duplicate):
-            outcome.status = "unchanged"
-            return outcome  # already loaded (or already logged as a copy): adds nothing, logs nothing
-        if earlier:
-            outcome.status = audit.DUPLICATE
-            outcome.error = f"same content as {earlier[0]}, already loaded: nothing added"
-            outcome.write(con)
+        if audit.already_loaded(con, outcome):
             return outcome
         _land(con, path, outcome, workdir)
     except IngestError as error:
-        outcome.status, outcome.error = audit.FAILED, f"[{error.rule}] {error.message}"
-        outcome.rows_loaded = outcome.rows_quarantined = outcome.rows_read = 0
-        outcome.write(con)
+        outcome.fail(con, error.rule, error.message)
     except (duckdb.Error, OSError, UnicodeError) as error:
-        outcome.status, outcome.error = audit.FAILED, f"[UNREADABLE] {type(error).__name__}: {error}"
-        outcome.rows_loaded = outcome.rows_quarantined = outcome.rows_read = 0
-        outcome.write(con)
+        outcome.fail(con, "UNREADABLE", f"{type(error).__name__}: {error}")
     return outcome
 
 
@@ -360,7 +345,6 @@ def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> l
     for path in others:
         outcome = audit.FileLoad(load_id=load_id, path=path.resolve(), source=SOURCE, sha256=sha256_of(path))
         if audit.previous_load(con, outcome.sha256) is None:
-            outcome.error = f"[UNKNOWN_KIND] not a .csv file ({path.suffix or 'no extension'}): export it as CSV"
-            outcome.write(con)
+            outcome.fail(con, "UNKNOWN_KIND", f"not a .csv file ({path.suffix or 'no extension'}): export it as CSV")
             outcomes.append(outcome)
     return outcomes

@@ -1,0 +1,487 @@
+"""SSDA903 returns (`inbox/ssda903/<LA>/<YYYY>/*.csv`) -> raw.ssda903_episodes / _header / _uasc / _other.
+
+Tables are recognised by their columns (ssda903_tables.yml). Privacy is applied here, before anything is
+stored: CHILD becomes a keyed hash, dates of birth keep only their month, partial postcodes only their
+outward code, UPN is dropped. Rows are judged in SQL by rules carrying DfE rule codes: a row failing a rule
+that makes it unusable is quarantined, a row with a warning is kept with the rule code in `warning_rules`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from ingest import audit
+from ingest.csv_files import (
+    OVERFLOW_COLUMNS,
+    HeaderMatch,
+    as_utf8,
+    detect_encoding,
+    ends_mid_record,
+    find_header,
+    head_records,
+    land_records,
+    sha256_of,
+)
+from ingest.errors import IngestError
+from ingest.local_authorities import LocalAuthority, resolve_la
+
+SOURCE = "ssda903"
+CHILD_ID_KEY_ENV = "WAREHOUSE_CHILD_ID_KEY"
+DEMO_CHILD_ID_KEY = "demo-only-not-a-secret"
+# Share of a file's episodes dated after the collection year beyond which the whole file is taken to be
+# filed under the wrong year, rather than a few mistyped dates.
+WRONG_YEAR_SHARE = 0.05
+
+PROVENANCE = """
+    la_gss_code varchar not null, la_dfe_code varchar, collection_year integer not null, warning_rules varchar,
+    source_file varchar not null, file_sha256 varchar not null, source_row_number bigint not null,
+    load_id varchar not null
+"""
+RAW_DDL = f"""
+create schema if not exists raw;
+create table if not exists raw.ssda903_episodes (
+    child_id varchar not null, decom date not null, rne varchar, ls varchar, cin varchar, place varchar not null,
+    place_provider varchar, dec date, rec varchar, reason_place_change varchar, home_postcode_district varchar,
+    placement_postcode_district varchar, urn varchar, {PROVENANCE}
+);
+create table if not exists raw.ssda903_header (
+    child_id varchar not null, sex varchar, dob_month date not null, ethnic varchar, mother varchar,
+    mc_dob_month date, {PROVENANCE}
+);
+create table if not exists raw.ssda903_uasc (
+    child_id varchar not null, sex varchar, dob_month date not null, duc date, {PROVENANCE}
+);
+create table if not exists raw.ssda903_other (
+    table_name varchar not null, child_id varchar not null, dob_month date, fields json, {PROVENANCE}
+);
+"""
+RAW_TABLE = {"episodes": "ssda903_episodes", "header": "ssda903_header", "uasc": "ssda903_uasc"}
+DATE_FORMATS = "['%d/%m/%Y', '%Y-%m-%d', '%d/%m/%Y %H:%M:%S', '%Y-%m-%d %H:%M:%S', '%d-%m-%Y']"
+# Partial postcode: outward code, optionally the sector digit (and, in some extracts, the whole inward code).
+POSTCODE_PATTERN = r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9]([A-Z]{2})?)?$"
+URN_PATTERN = r"^(SC[0-9]{6}|[0-9]{6,7}|X{7})$"
+
+
+@dataclass(frozen=True)
+class Tables:
+    tables: dict[str, dict]
+    codes: dict[str, list[dict]]
+    urn_required_for_place: tuple[str, ...]
+
+    def allowed(self, field: str, year: int) -> list[str]:
+        return sorted({
+            code
+            for block in self.codes[field]
+            if block.get("from", 0) <= year <= block.get("until", 9999)
+            for code in block["codes"]
+        })
+
+
+@lru_cache(maxsize=1)
+def tables_spec() -> Tables:
+    config = yaml.safe_load(Path(__file__).with_name("ssda903_tables.yml").read_text())
+    codes = {field: [{**b, "codes": [str(c) for c in b["codes"]]} for b in blocks]
+             for field, blocks in config["codes"].items()}
+    return Tables(config["tables"], codes, tuple(config["urn_required_for_place"]))
+
+
+def child_id_key() -> str:
+    return os.environ.get(CHILD_ID_KEY_ENV) or DEMO_CHILD_ID_KEY
+
+
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    audit.ensure_audit_schema(con)
+    con.execute(RAW_DDL)
+
+
+def column_name(cell: str) -> str:
+    return re.sub(r"[^A-Z0-9]+", "_", cell.replace("\ufeff", "").strip().upper()).strip("_")
+
+
+def table_kind(path: Path, columns: list[str]) -> str:
+    present = set(columns)
+    for kind, spec in tables_spec().tables.items():
+        if set(spec["signature"]) <= present:
+            missing = [c for c in spec["required"] if c not in present]
+            if missing:
+                raise IngestError(path, "MISSING_COLUMN",
+                                  f"a {kind} table needs column(s) {', '.join(missing)}; header has: {', '.join(columns)}")
+            return kind
+    raise IngestError(
+        path, "UNKNOWN_KIND",
+        f"not an SSDA903 table: columns {', '.join(columns[:12])} match none of "
+        f"{', '.join(tables_spec().tables)}",
+    )
+
+
+def _looks_like_header(normalised_cells: list[str]) -> bool:
+    return "child" in normalised_cells
+
+
+@dataclass(frozen=True)
+class Return:
+    """Where a file sits: the LA and collection year its folders name."""
+
+    la: LocalAuthority
+    collection_year: int
+
+    @property
+    def year_start(self) -> dt.date:
+        return dt.date(self.collection_year - 1, 4, 1)
+
+    @property
+    def year_end(self) -> dt.date:
+        return dt.date(self.collection_year, 3, 31)
+
+
+def return_of(path: Path, inbox_folder: Path) -> Return:
+    parts = path.relative_to(inbox_folder).parts
+    if len(parts) != 3:
+        raise IngestError(path, "WRONG_FOLDER",
+                          "SSDA903 files go in ssda903/<LA>/<YYYY>/ (LA name, GSS or DfE code; collection year)")
+    la_text, year_text = parts[0], parts[1]
+    if not re.fullmatch(r"(19|20)\d{2}", year_text):
+        raise IngestError(path, "YEAR_FOLDER",
+                          f"folder '{year_text}' is not a collection year (YYYY, the year of the 31 March it ends)")
+    year = int(year_text)
+    la = resolve_la(la_text, as_of=dt.date(year, 3, 31))
+    if la is None:
+        raise IngestError(path, "UNKNOWN_LA",
+                          f"folder '{la_text}' names no English local authority (use its name, GSS or DfE code)")
+    return Return(la, year)
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _in_list(values: list[str]) -> str:
+    return "(" + ", ".join(_text(v) for v in values) + ")"
+
+
+def _date(expr: str) -> str:
+    return f"try_strptime({expr}, {DATE_FORMATS})::date"
+
+
+# Date fields are parsed once per row, into <field>_date beside the text.
+DATE_FIELDS = ("DECOM", "DEC", "DOB", "MC_DOB", "DUC")
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    condition: str  # SQL over the `cells` CTE: true when the row breaks the rule
+    message: str
+
+
+def _cell_sql(columns: dict[str, int]) -> str:
+    """Trimmed text per named column (null when blank), from the landed c0..cN."""
+    return ", ".join(f"nullif(trim(c{i}), '') as {name.lower()}" for name, i in columns.items())
+
+
+def _common_rules(n_columns: int, truncated: bool) -> list[Rule]:
+    cells = [f"c{i}" for i in range(n_columns)]
+    overflow = [f"c{i}" for i in range(n_columns, n_columns + OVERFLOW_COLUMNS)]
+    rules = [
+        Rule("BLANK_ROW", " and ".join(f"nullif(trim({c}), '') is null" for c in cells + overflow),
+             "every field is empty"),
+        Rule("EXTRA_FIELDS", " or ".join(f"{c} is not null" for c in overflow),
+             f"the row has more fields than the header's {n_columns}"),
+    ]
+    if truncated:
+        rules.append(Rule("TRUNCATED_ROW", "src_record = (select max(src_record) from landed)",
+                          "the file ends inside this row: it was cut off"))
+    rules.append(Rule("CHILD_MISSING", "child is null", "CHILD (child identifier) is blank"))
+    return rules
+
+
+def _code_rule(code: str, field: str, year: int) -> Rule:
+    allowed = tables_spec().allowed(field, year)
+    return Rule(code, f"{field.lower()} is not null and upper({field.lower()}) not in {_in_list(allowed)}",
+                f"{field} is not a valid code for {year - 1}-{str(year)[2:]} (allowed: {', '.join(allowed)})")
+
+
+def _date_rule(code: str, field: str, required: bool, what: str) -> Rule:
+    f = field.lower()
+    blank = f"{f} is null or " if required else f"{f} is not null and "
+    return Rule(code, f"{blank}{f}_date is null", f"{field} ({what}) is {'blank or ' if required else ''}not a valid date")
+
+
+def rules_for(kind: str, ret: Return, n_columns: int, truncated: bool, present: set[str]) -> tuple[list[Rule], list[Rule]]:
+    """(errors, warnings) for a table of a return: an error quarantines the row, a warning flags it."""
+    year, end = ret.collection_year, ret.year_end.isoformat()
+    errors = _common_rules(n_columns, truncated)
+    warnings: list[Rule] = []
+    if kind == "episodes":
+        errors += [
+            _date_rule("141", "DECOM", True, "date episode began"),
+            _date_rule("147", "DEC", False, "date episode ceased"),
+            Rule("356", "dec_date < decom_date", "DEC (date episode ceased) is before DECOM"),
+            Rule("353", "decom_date < date '1991-10-14'", "DECOM is before 14 October 1991"),
+            Rule("354", f"decom_date > date '{end}'", f"DECOM is after the end of the collection year ({end})"),
+            Rule("385", f"dec_date > date '{end}'", f"DEC is after the end of the collection year ({end})"),
+            Rule("146", f"place is null or upper(place) not in {_in_list(tables_spec().allowed('PLACE', year))}",
+                 f"PLACE is blank or not a valid placement type code for {year - 1}-{str(year)[2:]}"),
+        ]
+        warnings += [
+            _code_rule("143", "RNE", year), _code_rule("144", "LS", year), _code_rule("145", "CIN", year),
+            _code_rule("178", "PLACE_PROVIDER", year), _code_rule("149", "REC", year),
+            _code_rule("1009", "REASON_PLACE_CHANGE", year),
+            Rule("218", f"upper(place) in {_in_list(list(tables_spec().urn_required_for_place))} and urn is null",
+                 "URN is required for this placement type"),
+            Rule("1008", f"urn is not null and not regexp_full_match(upper(urn), '{URN_PATTERN[1:-1]}')",
+                 "URN is not a valid Ofsted URN"),
+            Rule("392c", "(home_post is not null and not regexp_full_match(upper(home_post), "
+                 f"'{POSTCODE_PATTERN[1:-1]}')) or (pl_post is not null and not regexp_full_match(upper(pl_post), "
+                 f"'{POSTCODE_PATTERN[1:-1]}'))", "HOME_POST or PL_POST is not a valid partial postcode"),
+        ]
+    elif kind in ("header", "uasc"):
+        errors.append(_date_rule("102", "DOB", True, "date of birth"))
+        if kind == "uasc":
+            errors.append(_date_rule("104", "DUC", False, "date UASC status ceased"))
+        warnings.append(_code_rule("101", "SEX", year))
+        if kind == "header":
+            warnings.append(_code_rule("103", "ETHNIC", year))
+            if "MC_DOB" in present:
+                warnings.append(_date_rule("171", "MC_DOB", False, "mother's child DOB"))
+    else:
+        warnings.append(_date_rule("DOB_INVALID", "DOB", False, "date of birth"))
+    return errors, warnings
+
+
+# Repeats within one file, judged among rows that pass every other rule: the first occurrence is kept.
+DUPLICATE_RULES = {
+    "episodes": ("DUPLICATE_EPISODE", "child, decom", "the same child and episode start appear on an earlier row"),
+    "header": ("INT32", "child", "the child already appears on an earlier row of the header (INT32)"),
+    "uasc": ("INT36", "child", "the child already appears on an earlier row of the UASC table (INT36)"),
+}
+
+
+def _safe_values_sql(columns: dict[str, int]) -> str:
+    """The row's values for audit.quarantine, with the same privacy as the raw tables."""
+    parts = []
+    for name in columns:
+        col = name.lower()
+        if name == "CHILD":
+            value = "child_id"
+        elif name == "UPN":
+            continue
+        elif name in ("DOB", "MC_DOB"):
+            value = f"strftime({col}_date, '%Y-%m')"
+        elif name in ("HOME_POST", "PL_POST"):
+            value = f"regexp_extract(upper({col}), '{POSTCODE_PATTERN[1:-1]}', 1)"
+        else:
+            value = col
+        parts.append(f"{_text(name)}, {value}")
+    return "json_object(" + ", ".join(parts) + ")"
+
+
+def load_file(con: duckdb.DuckDBPyConnection, path: Path, inbox_folder: Path, load_id: str, workdir: Path,
+              wrong_year: dict[Path, str] | None = None) -> audit.FileLoad:
+    """Land one SSDA903 table. Raises nothing for bad input: the outcome is in the returned (and logged) FileLoad."""
+    path = Path(path).resolve()
+    outcome = audit.FileLoad(load_id=load_id, path=path, source=SOURCE)
+    try:
+        outcome.sha256 = sha256_of(path)
+        if audit.already_loaded(con, outcome):
+            return outcome
+        ret = return_of(path, inbox_folder)
+        outcome.la, outcome.reference_date = ret.la.gss_code, ret.year_end
+        if wrong_year and path.parent in wrong_year:
+            raise IngestError(path, "WRONG_COLLECTION_YEAR", wrong_year[path.parent])
+        _land(con, path, ret, outcome, workdir)
+    except IngestError as error:
+        outcome.fail(con, error.rule, error.message)
+    except (duckdb.Error, OSError, UnicodeError) as error:
+        outcome.fail(con, "UNREADABLE", f"{type(error).__name__}: {error}")
+    return outcome
+
+
+def _land(con, path: Path, ret: Return, outcome: audit.FileLoad, workdir: Path) -> None:
+    outcome.encoding = detect_encoding(path)
+    readable = as_utf8(path, outcome.encoding, workdir)
+    try:
+        header = find_header(path, head_records(readable), _looks_like_header)
+        columns = [column_name(cell) for cell in header.cells]
+        outcome.kind = table_kind(path, columns)
+        outcome.header_record = header.index + 1
+        index = {name: i for i, name in reversed(list(enumerate(columns))) if name}
+        spec = tables_spec().tables[outcome.kind]
+        known = set(spec["required"]) | set(spec.get("optional", []))
+        extra = [c for c in index if c not in known]
+        if extra and outcome.kind in RAW_TABLE:
+            outcome.notes.append("columns not used: " + ", ".join(extra))
+        truncated = ends_mid_record(readable, len(header.cells))
+        con.execute("begin transaction")
+        try:
+            rejected = land_records(con, readable, "landed", header.index + 1, len(header.cells))
+            _judge_and_store(con, path, ret, outcome, header, index, truncated)
+            if rejected:
+                # The unparsable line itself is not kept: it holds the raw child id.
+                con.execute(
+                    "insert into audit.quarantine select ?, ?, ?, src_record, 'UNPARSABLE_ROW', error_message, "
+                    "null from landed_rejects",
+                    [outcome.load_id, str(path), outcome.sha256],
+                )
+            outcome.rows_read += rejected
+            outcome.rows_quarantined += rejected
+            if truncated:
+                outcome.notes.append("the file ends inside its last row: it looks truncated")
+            outcome.status = audit.LOADED_WITH_QUARANTINE if outcome.rows_quarantined else audit.LOADED
+            outcome.write(con)
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+    finally:
+        if readable != path:
+            readable.unlink(missing_ok=True)
+
+
+def _judge_and_store(con, path: Path, ret: Return, outcome: audit.FileLoad, header: HeaderMatch,
+                     index: dict[str, int], truncated: bool) -> None:
+    kind = outcome.kind
+    errors, warnings = rules_for(kind, ret, len(header.cells), truncated, set(index))
+    rule_case = "case " + " ".join(f"when {r.condition} then {_text(r.code)}" for r in errors) + " end"
+    warning_list = "nullif(concat_ws(',', " + ", ".join(
+        f"case when {r.condition} then {_text(r.code)} end" for r in warnings) + "), '')" if warnings else "null"
+    child_hash = "substr(sha256(? || '|' || ? || '|' || child), 1, 32)"
+    dates = ", ".join(f"{_date(f.lower())} as {f.lower()}_date" for f in DATE_FIELDS if f in index) or "null as no_date"
+    con.execute(
+        f"""
+        create or replace temp table judged as
+        with named as (select *, {_cell_sql(index)} from landed),
+        cells as (select *, {dates} from named)
+        select *, {rule_case} as rule, {warning_list} as warning_rules,
+               case when child is not null then {child_hash} end as child_id
+        from cells
+        """,
+        [child_id_key(), ret.la.gss_code],
+    )
+    if kind in DUPLICATE_RULES:
+        code, key, _ = DUPLICATE_RULES[kind]
+        con.execute(
+            f"""
+            update judged set rule = {_text(code)}
+            where src_record in (
+                select src_record from (
+                    select src_record, row_number() over (partition by {key} order by src_record) as occurrence
+                    from judged where rule is null
+                ) where occurrence > 1
+            )
+            """
+        )
+    if kind == "episodes":
+        _check_collection_year(con, path, ret)
+    messages = [(r.code, r.message) for r in errors]
+    if kind in DUPLICATE_RULES:
+        messages.append((DUPLICATE_RULES[kind][0], DUPLICATE_RULES[kind][2]))
+    message_case = "case rule " + " ".join(f"when {_text(c)} then {_text(m)}" for c, m in messages) + " end"
+    con.execute(
+        f"insert into audit.quarantine select ?, ?, ?, src_record, rule, {message_case}, {_safe_values_sql(index)} "
+        "from judged where rule is not null",
+        [outcome.load_id, str(path), outcome.sha256],
+    )
+    provenance = "?, ?, ?, warning_rules, ?, ?, src_record, ?"
+    params = [ret.la.gss_code, ret.la.dfe_code, ret.collection_year, str(path), outcome.sha256, outcome.load_id]
+    def district(col: str) -> str:
+        return f"nullif(regexp_extract(upper({col}), '{POSTCODE_PATTERN[1:-1]}', 1), '')"
+
+    if kind == "episodes":
+        select = (
+            "child_id, decom_date, upper(rne), upper(ls), upper(cin), upper(place), upper(place_provider), "
+            "dec_date, upper(rec), upper(reason_place_change), "
+            f"{district('home_post')}, {district('pl_post')}, "
+            f"upper(urn)"
+        )
+    elif kind == "header":
+        mother = "mother" if "MOTHER" in index else "null"
+        mc_dob = "date_trunc('month', mc_dob_date)" if "MC_DOB" in index else "null"
+        select = f"child_id, sex, date_trunc('month', dob_date), upper(ethnic), {mother}, {mc_dob}"
+    elif kind == "uasc":
+        select = "child_id, sex, date_trunc('month', dob_date), duc_date"
+    else:
+        fields = [name for name in index if name not in ("CHILD", "DOB", "UPN")]
+        json = "json_object(" + ", ".join(f"{_text(n)}, {n.lower()}" for n in fields) + ")"
+        select = f"{_text(kind)}, child_id, date_trunc('month', dob_date), {json}"
+    table = RAW_TABLE.get(kind, "ssda903_other")
+    con.execute(
+        f"insert into raw.{table} select {select}, {provenance} from judged where rule is null order by src_record",
+        params,
+    )
+    counts = con.execute("select count(*), count(*) filter (where rule is not null) from judged").fetchone()
+    outcome.rows_read, outcome.rows_quarantined = counts
+    outcome.rows_loaded = counts[0] - counts[1]
+    flagged = con.execute("select count(*) from judged where rule is null and warning_rules is not null").fetchone()[0]
+    if flagged:
+        outcome.notes.append(f"{flagged} row(s) kept with warnings (see warning_rules)")
+    con.execute("drop table judged")
+
+
+def _check_collection_year(con, path: Path, ret: Return) -> None:
+    """A return filed under the wrong year folder: its dates belong to another collection year."""
+    n, late, latest = con.execute(
+        f"""
+        select count(*), count(*) filter (where decom_date > ? or dec_date > ?),
+               max(greatest(decom_date, coalesce(dec_date, decom_date)))
+        from judged where rule is null or rule in ('354', '385')
+        """,
+        [ret.year_end, ret.year_end],
+    ).fetchone()
+    if not n or latest is None:
+        return
+    likely = latest.year + (1 if latest.month >= 4 else 0)
+    if latest < ret.year_start or late > WRONG_YEAR_SHARE * n:
+        raise IngestError(
+            path, "WRONG_COLLECTION_YEAR",
+            f"filed under {ret.collection_year} (1 April {ret.collection_year - 1} to 31 March {ret.collection_year}) "
+            f"but {late} of {n} episodes are dated after that year and the latest date is {latest:%d/%m/%Y}: "
+            f"this looks like the {likely} return; move it to the {likely} folder",
+        )
+
+
+def _kind_or_none(path: Path) -> str | None:
+    try:
+        records = head_records(path)
+        header = find_header(path, records, _looks_like_header)
+        return table_kind(path, [column_name(c) for c in header.cells])
+    except (IngestError, OSError, UnicodeError):
+        return None
+
+
+def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> list[audit.FileLoad]:
+    """Every file under ssda903/<LA>/<YYYY>/; one bad file never stops the others.
+
+    In each return folder the episodes file is read first: if it shows the return belongs to another year,
+    every table of that folder is refused with the same reason.
+    """
+    ensure_raw_tables(con)
+    folder = Path(folder).resolve()
+    every_file = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    files = [p for p in every_file if p.suffix.lower() in (".csv", ".txt")]
+    others = [p for p in every_file if p not in files]
+    files.sort(key=lambda p: (str(p.parent), _kind_or_none(p) != "episodes", p.name))
+    wrong_year: dict[Path, str] = {}
+    outcomes = []
+    with tempfile.TemporaryDirectory(prefix="ssda903-") as workdir:
+        for path in files:
+            outcome = load_file(con, path, folder, load_id, Path(workdir), wrong_year)
+            if outcome.kind == "episodes" and outcome.error and "[WRONG_COLLECTION_YEAR]" in outcome.error:
+                wrong_year.setdefault(path.parent, f"the episodes file {path.name} of this return: "
+                                      + outcome.error.split("] ", 1)[1])
+            outcomes.append(outcome)
+    for path in others:
+        outcome = audit.FileLoad(load_id=load_id, path=path.resolve(), source=SOURCE, sha256=sha256_of(path))
+        if audit.previous_load(con, outcome.sha256) is None:
+            outcome.fail(con, "UNKNOWN_KIND", f"not a .csv file ({path.suffix or 'no extension'}): export it as CSV")
+            outcomes.append(outcome)
+    return outcomes
