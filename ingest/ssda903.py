@@ -276,7 +276,9 @@ def _safe_values_sql(columns: dict[str, int]) -> str:
         elif name == "UPN":
             continue
         elif name in ("DOB", "MC_DOB"):
-            value = f"strftime({col}_date, '%Y-%m')"
+            # an unparsable date is shown so the sender can fix it, unless it may still be a whole date of birth
+            value = (f"coalesce(strftime({col}_date, '%Y-%m'), case when regexp_matches({col}, '[0-9]{{4}}') "
+                     f"then '(not a valid date; not kept)' else {col} end)")
         elif name in ("HOME_POST", "PL_POST"):
             value = f"regexp_extract(upper({col}), '{POSTCODE_PATTERN[1:-1]}', 1)"
         else:
@@ -310,7 +312,13 @@ def _land(con, path: Path, ret: Return, outcome: audit.FileLoad, workdir: Path) 
     outcome.encoding = detect_encoding(path)
     readable = as_utf8(path, outcome.encoding, workdir)
     try:
-        header = find_header(path, head_records(readable), _looks_like_header)
+        try:
+            header = find_header(path, head_records(readable), _looks_like_header)
+        except IngestError as error:
+            if error.rule != "HEADER_NOT_FOUND":
+                raise
+            raise IngestError(path, "UNKNOWN_KIND", "not an SSDA903 table: no header row with a CHILD column in "
+                              f"its first records ({error.message.split('(', 1)[-1].rstrip(')')})") from error
         columns = [column_name(cell) for cell in header.cells]
         outcome.kind = table_kind(path, columns)
         outcome.header_record = header.index + 1

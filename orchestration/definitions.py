@@ -11,14 +11,16 @@ from dagster_dbt import DbtCliResource
 from orchestration.defs.ofsted.assets import ofsted_register
 from orchestration.defs.ofsted.checks import CHECKS as OFSTED_CHECKS
 from orchestration.defs.publish.assets import published_marts
+from orchestration.defs.ssda903.assets import ssda903_returns
+from orchestration.defs.ssda903.checks import CHECKS as SSDA903_CHECKS
 from orchestration.defs.schedules import build_everything, daily_build, inbox_sensor
 from orchestration.defs.warehouse_dbt.assets import DBT_ASSETS
 from orchestration.defs.warehouse_dbt.project import dbt_project
 from orchestration.lib.warehouse import WarehouseResource
 
 defs = dg.Definitions(
-    assets=[ofsted_register, *DBT_ASSETS, published_marts],
-    asset_checks=[*OFSTED_CHECKS],
+    assets=[ofsted_register, ssda903_returns, *DBT_ASSETS, published_marts],
+    asset_checks=[*OFSTED_CHECKS, *SSDA903_CHECKS],
     jobs=[build_everything],
     schedules=[daily_build],
     sensors=[inbox_sensor],

@@ -1,0 +1,103 @@
+"""GX suites for SSDA903 returns. Each expectation that has a DfE validation rule carries its code in `meta`.
+
+raw: one batch per landed file (keyed by its sha256, listed from the load log); mart-level suites run on
+frames aggregated in DuckDB first.
+"""
+
+from __future__ import annotations
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+from ingest.ssda903 import URN_PATTERN, tables_spec
+
+CHILD_ID_PATTERN = r"^[0-9a-f]{32}$"
+OUTWARD_CODE_PATTERN = r"^[A-Z]{1,2}[0-9][A-Z0-9]?$"
+PROVENANCE = ["la_gss_code", "collection_year", "source_file", "file_sha256", "source_row_number", "load_id"]
+
+
+def _codes(field: str) -> list[str]:
+    """Every code the field takes in any collection year (per-year lists are enforced at the door)."""
+    return sorted({code for block in tables_spec().codes[field] for code in block["codes"]})
+
+
+def _dfe(rule: str, note: str = "") -> dict:
+    return {"dfe_rule": rule, **({"note": note} if note else {})}
+
+
+def raw_episodes_suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(
+        name="raw_ssda903_episodes",
+        expectations=[
+            gxe.ExpectTableColumnsToMatchSet(column_set=["child_id", "decom", "place", "dec", *PROVENANCE],
+                                             exact_match=False),
+            gxe.ExpectTableRowCountToBeBetween(min_value=1),
+            gxe.ExpectColumnValuesToMatchRegex(column="child_id", regex=CHILD_ID_PATTERN,
+                                               meta={"note": "keyed hash only: no raw child id is stored"}),
+            gxe.ExpectColumnValuesToNotBeNull(column="decom", meta=_dfe("141")),
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="dec", column_B="decom", or_equal=True,
+                                                        ignore_row_if="either_value_is_missing", meta=_dfe("356")),
+            gxe.ExpectColumnValuesToBeInSet(column="place", value_set=_codes("PLACE"), meta=_dfe("146")),
+            gxe.ExpectCompoundColumnsToBeUnique(column_list=["child_id", "decom"],
+                                                meta={"note": "one row per child and episode start in a return"}),
+            # Warnings: kept and flagged at the door, so most (not all) rows must pass.
+            gxe.ExpectColumnValuesToBeInSet(column="rne", value_set=_codes("RNE"), mostly=0.95, meta=_dfe("143")),
+            gxe.ExpectColumnValuesToBeInSet(column="ls", value_set=_codes("LS"), mostly=0.95, meta=_dfe("144")),
+            gxe.ExpectColumnValuesToBeInSet(column="cin", value_set=_codes("CIN"), mostly=0.95, meta=_dfe("145")),
+            gxe.ExpectColumnValuesToBeInSet(column="place_provider", value_set=_codes("PLACE_PROVIDER"),
+                                            mostly=0.95, meta=_dfe("178")),
+            gxe.ExpectColumnValuesToBeInSet(column="rec", value_set=_codes("REC"), mostly=0.95, meta=_dfe("149")),
+            gxe.ExpectColumnValuesToMatchRegex(column="urn", regex=URN_PATTERN, mostly=0.95, meta=_dfe("1008")),
+            gxe.ExpectColumnValuesToMatchRegex(column="home_postcode_district", regex=OUTWARD_CODE_PATTERN,
+                                               meta=_dfe("392c", "only the outward code is kept")),
+            gxe.ExpectColumnValuesToMatchRegex(column="placement_postcode_district", regex=OUTWARD_CODE_PATTERN,
+                                               meta=_dfe("392c", "only the outward code is kept")),
+        ],
+    )
+
+
+def raw_header_suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(
+        name="raw_ssda903_header",
+        expectations=[
+            gxe.ExpectTableColumnsToMatchSet(column_set=["child_id", "sex", "dob_month", *PROVENANCE],
+                                             exact_match=False),
+            gxe.ExpectTableRowCountToBeBetween(min_value=1),
+            gxe.ExpectColumnValuesToMatchRegex(column="child_id", regex=CHILD_ID_PATTERN),
+            gxe.ExpectColumnValuesToBeUnique(column="child_id", meta=_dfe("INT32")),
+            gxe.ExpectColumnValuesToNotBeNull(column="dob_month", meta=_dfe("102")),
+            gxe.ExpectColumnValuesToBeInSet(column="sex", value_set=_codes("SEX"), mostly=0.95, meta=_dfe("101")),
+            gxe.ExpectColumnValuesToBeInSet(column="ethnic", value_set=_codes("ETHNIC"), mostly=0.95,
+                                            meta=_dfe("103")),
+        ],
+    )
+
+
+def raw_uasc_suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(
+        name="raw_ssda903_uasc",
+        expectations=[
+            gxe.ExpectTableColumnsToMatchSet(column_set=["child_id", "dob_month", "duc", *PROVENANCE],
+                                             exact_match=False),
+            gxe.ExpectColumnValuesToMatchRegex(column="child_id", regex=CHILD_ID_PATTERN),
+            gxe.ExpectColumnValuesToBeUnique(column="child_id", meta=_dfe("INT36")),
+            gxe.ExpectColumnValuesToNotBeNull(column="dob_month", meta=_dfe("102")),
+        ],
+    )
+
+
+def _raw_batches(kind: str) -> str:
+    # From the load log, so a file that landed no rows at all is a batch too (and fails).
+    return f"""
+        select sha256, path from audit.load_log
+        where source = 'ssda903' and kind = '{kind}' and status in ('loaded', 'loaded_with_quarantine')
+        order by path
+    """
+
+
+RAW_EPISODES_BATCHES = _raw_batches("episodes")
+RAW_EPISODES_BATCH = "select * exclude (warning_rules) from raw.ssda903_episodes where file_sha256 = ?"
+RAW_HEADER_BATCHES = _raw_batches("header")
+RAW_HEADER_BATCH = "select * exclude (warning_rules) from raw.ssda903_header where file_sha256 = ?"
+RAW_UASC_BATCHES = _raw_batches("uasc")
+RAW_UASC_BATCH = "select * exclude (warning_rules) from raw.ssda903_uasc where file_sha256 = ?"
