@@ -187,6 +187,14 @@ def land_records(con: duckdb.DuckDBPyConnection, csv_path: Path, table: str, ski
         from {table}_errors group by line
         """
     )
+    rejected = con.execute(f"select count(*) from {table}_rejects").fetchone()[0]
+    if not rejected:  # the common case: records follow the header one by one
+        con.execute(
+            f"create or replace temp table {table} as "
+            f"select {int(skip)} + row_number() over (order by rowid) as src_record, * from {table}_read"
+        )
+        con.execute(f"drop table {table}_read")
+        return 0
     # Loaded rows keep file order; their record numbers are the ones the rejected lines did not take.
     con.execute(
         f"""
