@@ -1,0 +1,84 @@
+-- The Ofsted register as placements need it: one row per snapshot x URN with the period that snapshot is in force
+-- (from its date to the next snapshot's; the first snapshot also stands for the time before it), the setting's LA
+-- mapped to the current authority (a former county to the unitary that replaced it alone; null for a split
+-- county), and what decides whether the setting is registered on a day in that period.
+
+with
+
+register as (
+
+    select * from {{ ref('int_provider_snapshots_joined') }}
+
+),
+
+authorities as (
+
+    select * from {{ ref('int_local_authorities_joined') }}
+
+),
+
+snapshots as (
+
+    select
+        snapshot_date,
+        lead(snapshot_date) over (order by snapshot_date) as next_snapshot_date,
+        row_number() over (order by snapshot_date) as snapshot_order
+    from (select distinct snapshot_date from register) as distinct_snapshots
+
+),
+
+successors as (
+
+    select
+        authorities.la_gss_code,
+        replaced_by.gss_code as successor_gss_code
+    from authorities
+    cross join unnest(authorities.replaced_by_gss_codes) as replaced_by (gss_code)
+
+),
+
+current_authorities as (
+
+    select
+        authorities.la_gss_code,
+        case
+            when authorities.is_current then authorities.la_gss_code
+            when count(successors.successor_gss_code) = 1 then min(successors.successor_gss_code)
+        end as current_la_gss_code
+    from authorities
+    left join successors
+        on authorities.la_gss_code = successors.la_gss_code
+    group by authorities.la_gss_code, authorities.is_current
+
+),
+
+final as (
+
+    select
+        register.urn,
+        register.snapshot_date,
+        case when snapshots.snapshot_order = 1 then cast('1900-01-01' as date) else snapshots.snapshot_date end
+            as in_force_from,
+        coalesce(snapshots.next_snapshot_date, cast('9999-12-31' as date)) as in_force_until,
+        register.provision_type,
+        register.provision_group,
+        register.registered_as_childrens_home,
+        -- agencies (fostering, adoption) are registered where their office is, not where the child lives
+        coalesce(register.provision_group not in ('Fostering', 'Adoption'), true) as is_lived_in_setting,
+        register.sector,
+        register.places,
+        register.la_gss_code as ofsted_la_gss_code,
+        current_authorities.current_la_gss_code as la_gss_code,
+        register.registration_date,
+        register.registration_status,
+        register.closed_date,
+        coalesce(lower(register.registration_status) = 'suspended', false) as is_suspended
+    from register
+    inner join snapshots
+        on register.snapshot_date = snapshots.snapshot_date
+    left join current_authorities
+        on register.la_gss_code = current_authorities.la_gss_code
+
+)
+
+select * from final
