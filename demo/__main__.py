@@ -170,9 +170,10 @@ def run(args: argparse.Namespace) -> dict:
         writer = None
         n_placements = 0
         try:
+            school_cells = ssda903.schools_without_urn(ctx, la_index, requests, settings)
             filler_cells = ssda903.compensating_cells(ctx, la_index, requests, settings)
-            for i, req, got in zip(la_index, requests, settings):
-                table = ssda903.finish_la(ctx, i, req["spell"], got, filler_cells, out_dir)
+            for i, req, got, moved in zip(la_index, requests, settings, school_cells):
+                table = ssda903.finish_la(ctx, i, req["spell"], got, filler_cells, out_dir, moved)
                 n_placements += table.num_rows
                 if writer is None:
                     writer = pq.ParquetWriter(placements_path, table.schema, compression="zstd")

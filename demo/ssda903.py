@@ -2,14 +2,16 @@
 
 Generation (`generate_la`) runs per LA with its own random stream, np.random.Generator(PCG64([seed, LA])), all
 vectorised. What needs the whole country (children's-home places) is asked of demo.allocate through the
-`requests` the LA returns; `finish_la` then completes the spells with the settings they got and writes the LA's
-SSDA903 tables for every collection year.
+`requests` the LA returns; `schools_without_urn` then makes up the residential schools' locality and distance
+run-wide (the group is too small to be drawn), and `finish_la` completes the spells with the settings they got and
+writes the LA's SSDA903 tables for every collection year.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,9 @@ from demo.calibration import G
 from demo.register import Register, day_number
 
 REQUEST_CLASSES = ("CH", "SCH", "RFC", "RSS")  # s_class / request "klass": index into this (-1: no request)
+# Request class of a residential-school spell (S1) in a school without a children's-social-care URN: it is in the
+# requests (the run-wide school step, `schools_without_urn`, may move it) but never allocated a registered setting.
+SCHOOL_WITHOUT_URN = len(REQUEST_CLASSES)
 BIG = np.int64(1) << 24  # key = period * BIG + day offset
 
 EPISODE_COLUMNS = ("CHILD", "DECOM", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "DEC", "REC",
@@ -263,6 +268,17 @@ def generate_la(ctx: Context, la: int) -> dict:
     p_uasc = np.where(f >= unknown_p, np.divide(unknown_p, f, out=np.ones_like(f), where=f > 0), 1.0)
     p_other = np.where(f >= unknown_p, 0.0, (unknown_p - f) / np.maximum(1.0 - f, 1e-9))
     unknown = r[4] < np.where(uasc, p_uasc, p_other)
+    # Residential schools: the Ofsted register lists only the schools registered for their boarding care
+    # (residential special schools, boarding schools), and nearly half of the LAs have none. A child the LA places
+    # at a school in its own area when it has no registered school open there goes to a school without a
+    # children's-social-care URN (a school whose boarding is not registered with Ofsted social care; the return
+    # then records S1 without an Ofsted URN), near home: no request to the allocation. The run-wide school step
+    # (schools_without_urn) makes up the DfE cells after the allocation.
+    ws = np.flatnonzero(school & inside)
+    if len(ws):
+        la_schools = np.flatnonzero((reg.klass == "RSS") & (reg.la == la))
+        open_here = reg.available(sp.start[ws][:, None], la_schools[None, :]).any(axis=1)
+        klass[ws[~open_here]] = SCHOOL_WITHOUT_URN
     has_urn = (klass >= 0) | want_ifa
     place_blank = unknown & ~uasc & has_urn & (r[5] < 0.5)
     home_blank = unknown & ~place_blank
@@ -279,7 +295,7 @@ def generate_la(ctx: Context, la: int) -> dict:
     origin = np.where(uasc, office, child_home[child_index]).astype(np.int32)
     wanted_far = far.copy()
     pl_oc, inside, far = _sample_outcodes(rng, geo, la, origin, inside, far)
-    free = klass < 0
+    free = klass < 0  # (residential schools without a URN are evened out run-wide by schools_without_urn)
     for g in np.unique(group[free]):
         _rebalance_far(rng, geo, la, origin, pl_oc, inside, far, wanted_far, weight, free & (group == g))
     same_as_home = parents & inside & ~far & (rng.random(n_spells) < 0.5)
@@ -429,6 +445,7 @@ def generate_la(ctx: Context, la: int) -> dict:
         "end": data["s_end"][want],
         "weight": w[want],
         "cell": cells[want],
+        "cell_p": cell_p[ks][want],
         "covered": cov[want],
         "summaries": summaries,
     }
@@ -440,7 +457,7 @@ def generate_la(ctx: Context, la: int) -> dict:
 COMPENSATED = {
     "other_residential": (("other_residential",), ("R1", "R2", "R5"), (2,)),
     "residential": (("residential",), ("H5",), (0, 1)),
-    "other": (("other_residential", "residential_school", "other"), ("Z1",), (2, 3)),
+    "other": (("other_residential", "residential_school", "other"), ("Z1",), (2, 3, SCHOOL_WITHOUT_URN)),
 }
 
 
@@ -500,6 +517,92 @@ def compensating_cells(ctx: Context, las: list[int], requests: list[dict], setti
     return out
 
 
+def schools_without_urn(ctx: Context, las: list[int], requests: list[dict], settings: list[np.ndarray]
+                        ) -> list[np.ndarray]:
+    """Run-wide, after the allocation: move residential-school spells (S1) to schools without a URN until the
+    group's cells (inside near, inside far, outside near, outside far) on each collection year's 31 March are the
+    DfE ones (the expected cells of the group's spells, `cell_p`).
+
+    Registered residential schools are few and unevenly spread (about half of the LAs have none), so the spells
+    the allocation placed land outside the LA far more often than the DfE tables say; the group is small (about
+    100 children nationally), so the cells are made up spell by spell, not drawn. Year by year, while a cell has
+    more than half a child too many and another more than half a child too few, one spell open on that 31 March
+    (and on none before: spells already counted in an earlier year stay put) moves from the first cell to the
+    second: a spell already without a URN first, then a registered one that asked for that cell (no registered
+    school had a place there for it: the LA used a school without a URN), then any registered one; in a random
+    order within each (the run's stream). A spell only moves to a cell its LA and home have outward codes in.
+
+    A moved spell loses its setting (`settings` updated in place; the request's klass becomes SCHOOL_WITHOUT_URN
+    and its cell the new one, so compensating_cells sees where it is). Returns per LA the new cell of each
+    request (-1: not moved); finish_la gives a moved spell a placement postcode in that cell."""
+    geo, reg = ctx.geo, ctx.reg
+    n_years = len(ctx.years)
+    moved_cells = [np.full(len(r["spell"]), -1, dtype=np.int8) for r in requests]
+    parts = []
+    for k, (la, req, setting) in enumerate(zip(las, requests, settings)):
+        mine = np.flatnonzero(np.isin(req["klass"], (REQUEST_CLASSES.index("RSS"), SCHOOL_WITHOUT_URN)))
+        if not len(mine):
+            continue
+        got = setting[mine]
+        placed = got >= 0
+        safe = np.where(placed, got, 0)
+        inside = reg.la[safe] == la
+        far = geo.distance[req["origin"][mine], reg.outcode[safe]] > 20.0
+        parts.append({
+            "k": np.full(len(mine), k), "pos": mine, "la": np.full(len(mine), la),
+            "origin": req["origin"][mine], "wanted": req["cell"][mine],
+            "cell": np.where(placed, np.where(inside, 0, 2) + far, req["cell"][mine]),
+            "registered": placed, "cell_p": req["cell_p"][mine], "covered": req["covered"][mine],
+        })
+    if not parts:
+        return moved_cells
+    cat = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    n = len(cat["k"])
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([ctx.seed, 904])))
+    order_key = rng.random(n)
+    # Cells each spell could move to: its LA (or not) x within (or over) 20 miles of its home, as _sample_outcodes.
+    d = geo.distance[cat["origin"]]  # [spell, outcode]
+    own = geo.la_index[None, :] == cat["la"][:, None]
+    near = d <= 20.0
+    feasible = np.stack([(own & near).any(1), (own & ~near).any(1), (~own & near).any(1), (~own & ~near).any(1)], 1)
+    cell = cat["cell"].astype(np.int64)
+    registered = cat["registered"].copy()
+    moved = np.zeros(n, dtype=bool)
+    covered = cat["covered"] > 0
+    first = np.where(covered.any(axis=1), np.argmax(covered, axis=1), -1)
+    for y in range(n_years):
+        open_ = covered[:, y]
+        if not open_.any():
+            continue
+        target = cat["cell_p"][open_].sum(axis=0)
+        got = np.bincount(cell[open_], minlength=4).astype(float)
+        movable = open_ & (first == y)
+        while True:
+            err = got - target
+            pairs = sorted(((min(err[a], -err[b]), a, b) for a in range(4) for b in range(4)
+                            if err[a] > 0.5 and err[b] < -0.5), reverse=True)
+            pick = None
+            for _, a, b in pairs:
+                cand = np.flatnonzero(movable & ~moved & (cell == a) & feasible[:, b])
+                if len(cand):
+                    tier = np.where(~registered[cand], 0, np.where(cat["wanted"][cand] == b, 1, 2))
+                    pick = cand[np.lexsort((order_key[cand], tier))[0]], a, b
+                    break
+            if pick is None:
+                break
+            j, a, b = pick
+            cell[j], registered[j], moved[j] = b, False, True
+            got[a] -= 1.0
+            got[b] += 1.0
+    for j in np.flatnonzero(moved):
+        k, pos = cat["k"][j], cat["pos"][j]
+        settings[k][pos] = -1
+        requests[k]["klass"][pos] = SCHOOL_WITHOUT_URN
+        requests[k]["cell"][pos] = cell[j]
+        moved_cells[k][pos] = cell[j]
+    return moved_cells
+
+
 def _rec_context(per, sp, ep_spell, ep_ls, place, group) -> np.ndarray:
     spell_place = place[ep_spell]
     spell_group = group[ep_spell]
@@ -543,11 +646,31 @@ def _dates(days: np.ndarray, null: np.ndarray | None = None) -> pa.Array:
     return pa.array(arr, type=pa.int32(), mask=null).cast(pa.date32())
 
 
+SCHOOL_PROVIDER_CODES = ("PR1", "PR2", "PR3", "PR4", "PR5")
+_SCHOOL_PROVIDER_KEYS = ("own", "other_la", "public", "private", "voluntary")  # calibration.PROVIDERS values
+
+
+@lru_cache(maxsize=None)
+def _school_providers(year: int, inside: bool) -> np.ndarray:
+    """P(PLACE_PROVIDER) of a residential-school placement inside (or outside) the LA: DfE national table."""
+    t = calibration.targets(year)
+    weights = np.array([
+        t.provider_share.get(("residential_school", key), 0.0)
+        * (t.inside_by_provider.get(("residential_school", key), 0.0) if inside
+           else 1.0 - t.inside_by_provider.get(("residential_school", key), 1.0))
+        for key in _SCHOOL_PROVIDER_KEYS
+    ])
+    if weights.sum() <= 0:
+        weights = np.array([0.0, 0.0, 0.0, 1.0, 0.0])  # nothing published: private
+    return weights / weights.sum()
+
+
 def finish_la(ctx: Context, la: int, requested: np.ndarray, got: np.ndarray, filler_cells: dict[str, np.ndarray],
-              out_dir: Path) -> pa.Table:
+              out_dir: Path, school_cells: np.ndarray | None = None) -> pa.Table:
     """Complete LA `la`'s spells with the settings allocated (`got[i]`: register index for spell `requested[i]`,
-    -1 none) and the filler placements of COMPENSATED groups with `filler_cells`, write its SSDA903 tables for every
-    collection year, and return its placements (PLACEMENT_SCHEMA)."""
+    -1 none), the filler placements of COMPENSATED groups with `filler_cells` and the residential-school spells
+    schools_without_urn moved (`school_cells[i]`: the cell of spell `requested[i]`, -1 not moved), write its SSDA903
+    tables for every collection year, and return its placements (PLACEMENT_SCHEMA)."""
     geo, reg = ctx.geo, ctx.reg
     authority = geo.las[la]
     with np.load(ctx.workdir / f"{authority.gss_code}.npz") as npz:
@@ -567,6 +690,10 @@ def finish_la(ctx: Context, la: int, requested: np.ndarray, got: np.ndarray, fil
             _rebalance_far(rng, geo, la, origin, oc, inside, far, wanted_far, d["s_weight"][idx],
                            np.ones(len(idx), dtype=bool))
             d["s_pl_oc"][idx] = oc
+    if school_cells is not None and (school_cells >= 0).any():
+        idx = requested[school_cells >= 0]
+        cell = school_cells[school_cells >= 0]
+        d["s_pl_oc"][idx], _, _ = _sample_outcodes(rng, geo, la, d["s_origin"][idx], cell < 2, cell % 2 == 1)
     place, provider = d["s_place"].copy(), d["s_provider"].copy()
     urn_setting = np.where(d["s_ifa"] >= 0, d["s_ifa"], setting).astype(np.int64)
     has_setting = urn_setting >= 0
@@ -584,6 +711,13 @@ def finish_la(ctx: Context, la: int, requested: np.ndarray, got: np.ndarray, fil
     provider = np.where(decided & has_setting, from_sector, provider)
     provider = np.where(decided & ~has_setting & (place != "Z1"), "PR4", provider)
     setting_la = np.where(located, reg.la[safe], geo.la_index[pl_oc])
+    # A residential school without a URN: the provider as the DfE tables split residential schools inside and
+    # outside the LA (own LA's, another LA's, private, voluntary).
+    no_urn_school = np.flatnonzero(decided & ~has_setting & (place == "S1"))
+    if len(no_urn_school):
+        probs = np.stack([_school_providers(int(y), bool(s))
+                          for y, s in zip(d["s_rep_year"][no_urn_school], setting_la[no_urn_school] == la)])
+        provider[no_urn_school] = np.array(SCHOOL_PROVIDER_CODES)[codes.draw_rows(rng, probs)]
     urn = np.where(has_setting, reg.urn[safe], None)
     provider_name = np.where(has_setting, reg.provider_name[safe], None)
     owner = np.where(has_setting, reg.owner[snap, safe], None)
