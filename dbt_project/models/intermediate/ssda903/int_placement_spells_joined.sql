@@ -161,6 +161,7 @@ spells as (
 ),
 
 -- the URN's register entry as of the spell start: the snapshot in force that day, else the nearest one listing it
+-- (an entry whose LA is a split county, with no current LA, only when there is no other)
 urn_entries as (
 
     select
@@ -176,6 +177,7 @@ urn_entries as (
         row_number() over (
             partition by spells.la_gss_code, spells.child_id, spells.start_date
             order by
+                case when register_periods.la_gss_code is null then 1 else 0 end,
                 case
                     when
                         spells.start_date >= register_periods.in_force_from
