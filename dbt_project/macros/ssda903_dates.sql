@@ -49,3 +49,13 @@
         ))
     )
 {%- endmacro %}
+
+{#- The GSS code in force on a date for the area of a current authority: its sole predecessor before it took over
+    (Somerset County Council before 1 April 2023), else itself. `lineage` is an int_local_authority_lineage row. -#}
+{% macro la_code_as_of(lineage, on_date) -%}
+    case
+        when {{ lineage }}.predecessor_la_gss_code is not null and {{ on_date }} < {{ lineage }}.current_from_date
+            then {{ lineage }}.predecessor_la_gss_code
+        else {{ lineage }}.la_gss_code
+    end
+{%- endmacro %}

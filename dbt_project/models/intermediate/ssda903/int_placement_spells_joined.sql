@@ -45,6 +45,12 @@ authorities as (
 
 ),
 
+lineage as (
+
+    select * from {{ ref('int_local_authority_lineage') }}
+
+),
+
 children as (
 
     select * from {{ ref('stg_ssda903__children') }}
@@ -304,10 +310,12 @@ final as (
 
     select
         joined.*,
+        coalesce(placing_lineage.current_la_gss_code, joined.la_gss_code) as placing_current_la_gss_code,
         placing_authorities.government_office_region_name as region_name,
         setting_authorities.government_office_region_name as setting_region_name,
         case
-            when joined.setting_la_gss_code is not null then joined.setting_la_gss_code = joined.la_gss_code
+            when joined.setting_la_gss_code is not null
+                then joined.setting_la_gss_code = coalesce(placing_lineage.current_la_gss_code, joined.la_gss_code)
         end as is_inside_la,
         case
             when setting_authorities.government_office_region_name is not null
@@ -320,6 +328,8 @@ final as (
     from joined
     left join authorities as placing_authorities
         on joined.la_gss_code = placing_authorities.la_gss_code
+    left join lineage as placing_lineage
+        on joined.la_gss_code = placing_lineage.la_gss_code
     left join authorities as setting_authorities
         on joined.setting_la_gss_code = setting_authorities.la_gss_code
 

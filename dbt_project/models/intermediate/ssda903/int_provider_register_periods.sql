@@ -89,9 +89,9 @@ register as (
 
 ),
 
-authorities as (
+lineage as (
 
-    select * from {{ ref('int_local_authorities_joined') }}
+    select * from {{ ref('int_local_authority_lineage') }}
 
 ),
 
@@ -102,31 +102,6 @@ snapshots as (
         lead(snapshot_date) over (order by snapshot_date) as next_snapshot_date,
         row_number() over (order by snapshot_date) as snapshot_order
     from (select distinct snapshot_date from register) as distinct_snapshots
-
-),
-
-successors as (
-
-    select
-        authorities.la_gss_code,
-        replaced_by.gss_code as successor_gss_code
-    from authorities
-    cross join unnest(authorities.replaced_by_gss_codes) as replaced_by (gss_code)
-
-),
-
-current_authorities as (
-
-    select
-        authorities.la_gss_code,
-        case
-            when authorities.is_current then authorities.la_gss_code
-            when count(successors.successor_gss_code) = 1 then min(successors.successor_gss_code)
-        end as current_la_gss_code
-    from authorities
-    left join successors
-        on authorities.la_gss_code = successors.la_gss_code
-    group by authorities.la_gss_code, authorities.is_current
 
 ),
 
@@ -146,7 +121,7 @@ final as (
         register.sector,
         register.places,
         register.la_gss_code as ofsted_la_gss_code,
-        current_authorities.current_la_gss_code as la_gss_code,
+        lineage.current_la_gss_code as la_gss_code,
         register.registration_date,
         register.registration_status,
         register.closed_date,
@@ -154,8 +129,8 @@ final as (
     from register
     inner join snapshots
         on register.snapshot_date = snapshots.snapshot_date
-    left join current_authorities
-        on register.la_gss_code = current_authorities.la_gss_code
+    left join lineage
+        on register.la_gss_code = lineage.la_gss_code
 
 )
 

@@ -27,6 +27,12 @@ registrations as (
 
 ),
 
+lineage as (
+
+    select * from {{ ref('int_local_authority_lineage') }}
+
+),
+
 open_at_31_march as (
 
     select
@@ -77,36 +83,42 @@ looked_after as (
 
 ),
 
--- children of other loaded LAs living in settings in this LA
+-- children of other loaded LAs living in settings in this LA (the setting's authority as of 31 March)
 imported_children as (
 
     select
-        setting_la_gss_code,
+        host_la_gss_code,
         collection_year,
         count(*) as children_from_other_las
     from (
         select distinct
-            setting_la_gss_code,
-            collection_year,
-            la_gss_code,
-            child_id
+            {{ la_code_as_of('lineage', 'open_at_31_march.as_at_date') }} as host_la_gss_code,
+            open_at_31_march.collection_year,
+            open_at_31_march.la_gss_code,
+            open_at_31_march.child_id
         from open_at_31_march
-        where setting_la_gss_code != la_gss_code
+        inner join lineage
+            on open_at_31_march.setting_la_gss_code = lineage.la_gss_code
+        where open_at_31_march.setting_la_gss_code != open_at_31_march.placing_current_la_gss_code
     ) as placed_children
-    group by setting_la_gss_code, collection_year
+    group by host_la_gss_code, collection_year
 
 ),
 
 local_homes as (
 
     select
-        la_gss_code,
-        extract(year from month) as collection_year,
+        {{ la_code_as_of('lineage', 'registrations.month_end_date') }} as la_gss_code,
+        extract(year from registrations.month) as collection_year,
         count(*) as local_childrens_homes,
-        coalesce(sum(places), 0) as local_places
+        coalesce(sum(registrations.places), 0) as local_places
     from registrations
-    where registered_as_childrens_home and extract(month from month) = 3
-    group by la_gss_code, extract(year from month)
+    inner join lineage
+        on registrations.la_gss_code = lineage.la_gss_code
+    where registrations.registered_as_childrens_home and extract(month from registrations.month) = 3
+    group by
+        {{ la_code_as_of('lineage', 'registrations.month_end_date') }},
+        extract(year from registrations.month)
 
 ),
 
@@ -203,7 +215,7 @@ final as (
             and collection_years.collection_year = looked_after.collection_year
     left join imported_children
         on
-            collection_years.la_gss_code = imported_children.setting_la_gss_code
+            collection_years.la_gss_code = imported_children.host_la_gss_code
             and collection_years.collection_year = imported_children.collection_year
     left join local_homes
         on

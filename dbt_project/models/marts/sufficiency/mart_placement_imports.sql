@@ -22,11 +22,17 @@ authorities as (
 
 ),
 
+lineage as (
+
+    select * from {{ ref('int_local_authority_lineage') }}
+
+),
+
 open_at_31_march as (
 
     select
         collection_years.collection_year,
-        spells.setting_la_gss_code,
+        {{ la_code_as_of('lineage', 'collection_years.as_at_date') }} as setting_la_gss_code,
         spells.la_gss_code,
         spells.sex,
         spells.is_childrens_home_placement
@@ -36,7 +42,8 @@ open_at_31_march as (
             collection_years.la_gss_code = spells.la_gss_code
             and collection_years.as_at_date >= spells.start_date
             and (spells.end_date is null or collection_years.as_at_date < spells.end_date)
-    where spells.setting_la_gss_code is not null
+    inner join lineage
+        on spells.setting_la_gss_code = lineage.la_gss_code
 
 ),
 

@@ -15,10 +15,26 @@ spells as (
 
 ),
 
+lineage as (
+
+    select * from {{ ref('int_local_authority_lineage') }}
+
+),
+
+-- children's homes registered at each month's end, with the code of their authority in force that day
 registrations as (
 
-    select * from {{ ref('int_provider_registrations_by_month') }}
-    where registered_as_childrens_home
+    select
+        registered.month,
+        registered.month_end_date,
+        registered.urn,
+        registered.places,
+        registered.la_gss_code as current_la_gss_code,
+        {{ la_code_as_of('lineage', 'registered.month_end_date') }} as la_gss_code
+    from {{ ref('int_provider_registrations_by_month') }} as registered
+    inner join lineage
+        on registered.la_gss_code = lineage.la_gss_code
+    where registered.registered_as_childrens_home
 
 ),
 
@@ -46,13 +62,15 @@ homes as (
 
 ),
 
--- children in the LA's registered children's homes at the month's end, by placing LA
+-- children in the LA's registered children's homes at the month's end, by placing LA (each placing LA's spells
+-- counted only in the months of its own returns)
 residents as (
 
     select distinct
         registrations.la_gss_code as home_la_gss_code,
         registrations.month,
         spells.la_gss_code as placing_la_gss_code,
+        spells.placing_current_la_gss_code = registrations.current_la_gss_code as is_own_child,
         spells.child_id
     from registrations
     inner join spells
@@ -60,6 +78,10 @@ residents as (
             registrations.urn = spells.urn
             and registrations.month_end_date >= spells.start_date
             and (spells.end_date is null or registrations.month_end_date < spells.end_date)
+    inner join months as placing_months
+        on
+            spells.la_gss_code = placing_months.la_gss_code
+            and registrations.month = placing_months.month
 
 ),
 
@@ -68,8 +90,8 @@ residents_counted as (
     select
         home_la_gss_code,
         month,  -- noqa: RF04
-        sum(case when placing_la_gss_code = home_la_gss_code then 1 else 0 end) as own_children,
-        sum(case when placing_la_gss_code != home_la_gss_code then 1 else 0 end) as other_la_children
+        sum(case when is_own_child then 1 else 0 end) as own_children,
+        sum(case when not is_own_child then 1 else 0 end) as other_la_children
     from residents
     group by home_la_gss_code, month
 
