@@ -101,3 +101,61 @@ RAW_HEADER_BATCHES = _raw_batches("header")
 RAW_HEADER_BATCH = "select * exclude (warning_rules) from raw.ssda903_header where file_sha256 = ?"
 RAW_UASC_BATCHES = _raw_batches("uasc")
 RAW_UASC_BATCH = "select * exclude (warning_rules) from raw.ssda903_uasc where file_sha256 = ?"
+
+
+def la_sufficiency_reconciliation_suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(
+        name="marts_la_sufficiency_reconciles",
+        expectations=[
+            gxe.ExpectTableRowCountToBeBetween(min_value=1),
+            # every child counted once per 31 March: the mart equals the distinct children in open spells
+            gxe.ExpectColumnPairValuesToBeEqual(column_A="children_looked_after", column_B="children_in_open_spells"),
+            gxe.ExpectColumnPairValuesToBeEqual(column_A="children_looked_after", column_B="placement_mix_total"),
+            gxe.ExpectColumnValuesToBeBetween(column="share_inside_la", min_value=0, max_value=1),
+            gxe.ExpectColumnValuesToBeBetween(column="share_over_20_miles", min_value=0, max_value=1),
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="children_looked_after",
+                                                        column_B="placed_inside_la", or_equal=True),
+        ],
+    )
+
+
+# One row per LA x 31 March, aggregated in DuckDB; the spells are counted independently of the mart's SQL.
+LA_SUFFICIENCY_RECONCILIATION = """
+    with years as (select distinct collection_year from marts.mart_la_sufficiency),
+    open_spells as (
+        select s.la_gss_code, y.collection_year, count(distinct s.child_id) as children
+        from intermediate.int_placement_spells_joined as s
+        inner join years as y
+            on s.start_date <= make_date(y.collection_year, 3, 31)
+           and (s.end_date is null or s.end_date > make_date(y.collection_year, 3, 31))
+        group by all
+    )
+    select m.la_gss_code, m.collection_year, m.children_looked_after,
+           coalesce(o.children, 0) as children_in_open_spells,
+           m.in_house_fostering + m.ifa_fostering + m.kinship + m.own_residential + m.independent_residential
+             + m.secure + m.semi_independent + m.residential_school + m.other_placements as placement_mix_total,
+           m.placed_inside_la, coalesce(m.share_inside_la, 0) as share_inside_la,
+           coalesce(m.share_over_20_miles, 0) as share_over_20_miles
+    from marts.mart_la_sufficiency as m
+    left join open_spells as o using (la_gss_code, collection_year)
+"""
+
+
+def residential_occupancy_suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(
+        name="marts_residential_occupancy",
+        expectations=[
+            gxe.ExpectColumnValuesToBeBetween(column="share_of_places_own", min_value=0, max_value=1),
+            # children in an LA's homes never above their places (a stale places figure may break it rarely)
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="places", column_B="children_in_homes",
+                                                        or_equal=True, mostly=0.99),
+        ],
+    )
+
+
+RESIDENTIAL_OCCUPANCY_BATCHES = "select distinct year(month) from marts.mart_residential_occupancy order by 1"
+RESIDENTIAL_OCCUPANCY_BATCH = """
+    select month, la_gss_code, places, own_children + other_la_children as children_in_homes,
+           coalesce(share_of_places_own, 0) as share_of_places_own
+    from marts.mart_residential_occupancy where year(month) = ?
+"""

@@ -131,8 +131,10 @@ def _looks_like_header(normalised_cells: list[str]) -> bool:
 class Return:
     """Where a file sits: the LA and collection year its folders name."""
 
-    la: LocalAuthority
+    la: LocalAuthority  # the authority of that year (Somerset County Council before April 2023)
     collection_year: int
+    # Child ids are hashed with today's authority, so a child keeps one id across a reorganisation.
+    identity_gss_code: str
 
     @property
     def year_start(self) -> dt.date:
@@ -157,7 +159,8 @@ def return_of(path: Path, inbox_folder: Path) -> Return:
     if la is None:
         raise IngestError(path, "UNKNOWN_LA",
                           f"folder '{la_text}' names no English local authority (use its name, GSS or DfE code)")
-    return Return(la, year)
+    current = resolve_la(la_text) or la
+    return Return(la, year, current.gss_code)
 
 
 def _text(value: str) -> str:
@@ -373,7 +376,7 @@ def _judge_and_store(con, path: Path, ret: Return, outcome: audit.FileLoad, head
                case when child is not null then {child_hash} end as child_id
         from cells
         """,
-        [child_id_key(), ret.la.gss_code],
+        [child_id_key(), ret.identity_gss_code],
     )
     if kind in DUPLICATE_RULES:
         code, key, _ = DUPLICATE_RULES[kind]

@@ -70,7 +70,7 @@ def generate_demo_region(base: Path, *args: str) -> DemoRegion:
         [sys.executable, "-m", "demo", "--out", str(inbox), "--truth", str(truth), "--no-finance", "--quiet", *args],
         cwd=REPO, check=True, timeout=900,
     )
-    shutil.copytree(OFSTED_FILES, inbox / "ofsted")
+    shutil.copytree(OFSTED_FILES, inbox / "ofsted", dirs_exist_ok=True)  # python -m demo copies them too
     return DemoRegion(inbox, truth)
 
 

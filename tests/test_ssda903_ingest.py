@@ -291,4 +291,6 @@ def test_somerset_returns_belong_to_the_authority_of_their_year(tmp_path):
     con, _ = load(tmp_path)
     got = dict(con.execute("select collection_year, la_gss_code from raw.ssda903_episodes").fetchall())
     assert got == {2023: "E10000027", 2024: "E06000066"}  # county council until 1 April 2023
-    assert dt.date(2023, 3, 31) == ssda903.Return(None, 2023).year_end
+    # ... but one child keeps one id across the reorganisation (hashed with today's authority)
+    ids = {r[0] for r in con.execute("select child_id from raw.ssda903_episodes").fetchall()}
+    assert ids == {expected_hash("1", "E06000066")}

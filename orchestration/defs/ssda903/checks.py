@@ -1,5 +1,7 @@
 """GX suites for SSDA903 returns at the ingest-to-dbt boundary: one batch per landed file."""
 
+import dagster as dg
+
 from expectations import ssda903 as suites
 from orchestration.defs.ssda903.assets import RAW_TABLES
 from orchestration.lib.gx_checks import gx_asset_check
@@ -31,3 +33,25 @@ raw_uasc_check = gx_asset_check(
 )
 
 CHECKS = [raw_episodes_check, raw_header_check, raw_uasc_check]
+
+la_sufficiency_check = gx_asset_check(
+    name="gx_marts_la_sufficiency_reconciles",
+    asset=dg.AssetKey(["marts", "mart_la_sufficiency"]),
+    suite=suites.la_sufficiency_reconciliation_suite,
+    batches_sql=None,
+    batch_sql=suites.LA_SUFFICIENCY_RECONCILIATION,
+    description="Per LA x 31 March: every child counted once (the mart equals the distinct children in open "
+    "spells, and the placement mix adds up to it); shares between 0 and 1.",
+    additional_deps=[dg.AssetKey(["intermediate", "int_placement_spells_joined"])],
+)
+residential_occupancy_check = gx_asset_check(
+    name="gx_marts_residential_occupancy",
+    asset=dg.AssetKey(["marts", "mart_residential_occupancy"]),
+    suite=suites.residential_occupancy_suite,
+    batches_sql=suites.RESIDENTIAL_OCCUPANCY_BATCHES,
+    batch_sql=suites.RESIDENTIAL_OCCUPANCY_BATCH,
+    description="Per year of months: children in an LA's children's homes never above their places; share of "
+    "places taken by the LA's own children between 0 and 1.",
+)
+
+CHECKS += [la_sufficiency_check, residential_occupancy_check]
