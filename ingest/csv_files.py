@@ -13,12 +13,14 @@ import io
 import re
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import duckdb
 
+from ingest import audit
 from ingest.errors import IngestError
 
 _CHUNK = 1 << 20
@@ -233,3 +235,53 @@ def ends_mid_record(path: Path, n_columns: int) -> bool:
         return True  # stops inside a quoted field
     fields = next(csv.reader([last_line]), [])
     return len(fields) < n_columns
+
+
+@contextmanager
+def readable_copy(path: Path, outcome: audit.FileLoad, workdir: Path) -> Iterator[Path]:
+    """The file as UTF-8 for DuckDB (itself, or a re-encoded copy removed afterwards); notes the encoding."""
+    outcome.encoding = detect_encoding(path)
+    readable = as_utf8(path, outcome.encoding, workdir)
+    try:
+        yield readable
+    finally:
+        if readable != path:
+            readable.unlink(missing_ok=True)
+
+
+def land_and_log(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    readable: Path,
+    outcome: audit.FileLoad,
+    header: HeaderMatch,
+    judge: Callable[[bool], None],
+    keep_rejected_line: bool = True,
+) -> None:
+    """Land every record below the header, let `judge(truncated)` store the good rows and quarantine the bad
+    ones (setting the outcome's counts), add the unparsable lines, and log the file: one transaction, so a
+    file is in the warehouse whole or not at all. Without keep_rejected_line the unparsable line is not kept
+    in audit.quarantine (it may hold an identifier that must not be stored)."""
+    n_columns = len(header.cells)
+    truncated = ends_mid_record(readable, n_columns)
+    con.execute("begin transaction")
+    try:
+        rejected = land_records(con, readable, "landed", header.index + 1, n_columns)
+        judge(truncated)
+        if rejected:
+            line = "json_object('csv_line', csv_line)" if keep_rejected_line else "null"
+            con.execute(
+                "insert into audit.quarantine select ?, ?, ?, src_record, 'UNPARSABLE_ROW', error_message, "
+                f"{line} from landed_rejects",
+                [outcome.load_id, str(path), outcome.sha256],
+            )
+        outcome.rows_read += rejected
+        outcome.rows_quarantined += rejected
+        if truncated:
+            outcome.notes.append("the file ends inside its last row: it looks truncated")
+        outcome.status = audit.LOADED_WITH_QUARANTINE if outcome.rows_quarantined else audit.LOADED
+        outcome.write(con)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise

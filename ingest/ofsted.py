@@ -21,13 +21,11 @@ from ingest import audit
 from ingest.csv_files import (
     HeaderMatch,
     OVERFLOW_COLUMNS,
-    as_utf8,
-    detect_encoding,
-    ends_mid_record,
     find_header,
     head_records,
-    land_records,
+    land_and_log,
     normalise_header,
+    readable_copy,
     sha256_of,
 )
 from ingest.errors import IngestError
@@ -226,13 +224,8 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, load_id: str, workdir:
 
 
 def _land(con: duckdb.DuckDBPyConnection, path: Path, outcome: audit.FileLoad, workdir: Path) -> None:
-    outcome.encoding = detect_encoding(path)
-    readable = as_utf8(path, outcome.encoding, workdir)
-    try:
+    with readable_copy(path, outcome, workdir) as readable:
         _land_readable(con, path, readable, outcome)
-    finally:
-        if readable != path:
-            readable.unlink(missing_ok=True)
 
 
 # The publication's "Provider level data in year 2018-19" lists every inspection of the year (a provider on
@@ -267,27 +260,10 @@ def _land_readable(con: duckdb.DuckDBPyConnection, path: Path, readable: Path, o
         outcome.notes.append("columns not mapped: " + ", ".join(unmapped))
 
     n_columns = len(header.cells)
-    truncated = ends_mid_record(readable, n_columns)
-    con.execute("begin transaction")
-    try:
-        rejected = land_records(con, readable, "landed", header.index + 1, n_columns)
-        _split_and_store(con, path, outcome, header, mapping, kind, n_columns, truncated)
-        if rejected:
-            con.execute(
-                "insert into audit.quarantine select ?, ?, ?, src_record, 'UNPARSABLE_ROW', error_message, "
-                "json_object('csv_line', csv_line) from landed_rejects",
-                [outcome.load_id, str(path), outcome.sha256],
-            )
-        outcome.rows_read += rejected
-        outcome.rows_quarantined += rejected
-        if truncated:
-            outcome.notes.append("the file ends inside its last row: it looks truncated")
-        outcome.status = audit.LOADED_WITH_QUARANTINE if outcome.rows_quarantined else audit.LOADED
-        outcome.write(con)
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+    land_and_log(
+        con, path, readable, outcome, header,
+        lambda truncated: _split_and_store(con, path, outcome, header, mapping, kind, n_columns, truncated),
+    )
 
 
 def _split_and_store(con, path, outcome, header, mapping, kind, n_columns, truncated) -> None:

@@ -23,12 +23,10 @@ from ingest import audit
 from ingest.csv_files import (
     OVERFLOW_COLUMNS,
     HeaderMatch,
-    as_utf8,
-    detect_encoding,
-    ends_mid_record,
     find_header,
     head_records,
-    land_records,
+    land_and_log,
+    readable_copy,
     sha256_of,
 )
 from ingest.errors import IngestError
@@ -312,9 +310,7 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, inbox_folder: Path, lo
 
 
 def _land(con, path: Path, ret: Return, outcome: audit.FileLoad, workdir: Path) -> None:
-    outcome.encoding = detect_encoding(path)
-    readable = as_utf8(path, outcome.encoding, workdir)
-    try:
+    with readable_copy(path, outcome, workdir) as readable:
         try:
             header = find_header(path, head_records(readable), _looks_like_header)
         except IngestError as error:
@@ -331,31 +327,12 @@ def _land(con, path: Path, ret: Return, outcome: audit.FileLoad, workdir: Path) 
         extra = [c for c in index if c not in known]
         if extra and outcome.kind in RAW_TABLE:
             outcome.notes.append("columns not used: " + ", ".join(extra))
-        truncated = ends_mid_record(readable, len(header.cells))
-        con.execute("begin transaction")
-        try:
-            rejected = land_records(con, readable, "landed", header.index + 1, len(header.cells))
-            _judge_and_store(con, path, ret, outcome, header, index, truncated)
-            if rejected:
-                # The unparsable line itself is not kept: it holds the raw child id.
-                con.execute(
-                    "insert into audit.quarantine select ?, ?, ?, src_record, 'UNPARSABLE_ROW', error_message, "
-                    "null from landed_rejects",
-                    [outcome.load_id, str(path), outcome.sha256],
-                )
-            outcome.rows_read += rejected
-            outcome.rows_quarantined += rejected
-            if truncated:
-                outcome.notes.append("the file ends inside its last row: it looks truncated")
-            outcome.status = audit.LOADED_WITH_QUARANTINE if outcome.rows_quarantined else audit.LOADED
-            outcome.write(con)
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
-    finally:
-        if readable != path:
-            readable.unlink(missing_ok=True)
+        # The unparsable line itself is not kept: it holds the raw child id.
+        land_and_log(
+            con, path, readable, outcome, header,
+            lambda truncated: _judge_and_store(con, path, ret, outcome, header, index, truncated),
+            keep_rejected_line=False,
+        )
 
 
 def _judge_and_store(con, path: Path, ret: Return, outcome: audit.FileLoad, header: HeaderMatch,
