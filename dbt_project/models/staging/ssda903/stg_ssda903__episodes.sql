@@ -44,7 +44,7 @@ ranked as (
         *,
         row_number() over (
             partition by la_gss_code, child_id, episode_start_date
-            order by collection_year desc, source_file desc, source_row_number desc
+            order by {{ latest_return_first() }}
         ) as return_rank
     from renamed
 

@@ -33,7 +33,7 @@ ranked as (
         *,
         row_number() over (
             partition by la_gss_code, child_id
-            order by collection_year desc, source_file desc, source_row_number desc
+            order by {{ latest_return_first() }}
         ) as return_rank,
         min(collection_year) over (partition by la_gss_code, child_id) as first_collection_year
     from renamed
