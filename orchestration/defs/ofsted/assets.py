@@ -3,8 +3,9 @@
 
 import dagster as dg
 
-from ingest import audit, ofsted
+from ingest import ofsted
 from orchestration.lib import settings
+from orchestration.lib.ingest_results import ingest_results
 from orchestration.lib.warehouse import WarehouseResource
 
 RAW_TABLES = {
@@ -36,22 +37,6 @@ def ofsted_register(context: dg.AssetExecutionContext, warehouse: WarehouseResou
             kind: con.execute(f"select count(*) from raw.{ofsted.column_spec().table(kind)}").fetchone()[0]
             for kind in RAW_TABLES
         }
-    failed = [o for o in outcomes if o.status == audit.FAILED]
-    for outcome in failed:
-        context.log.error(f"{outcome.path}: {outcome.error}")
     if not folder.exists():
         context.log.warning(f"no Ofsted folder in the inbox: {folder}")
-    for kind, key in RAW_TABLES.items():
-        mine = [o for o in outcomes if o.kind == kind and o.status in audit.GOOD_STATUSES]
-        yield dg.MaterializeResult(
-            asset_key=key,
-            metadata={
-                "rows_in_table": totals[kind],
-                "files_loaded_now": len(mine),
-                "rows_loaded_now": sum(o.rows_loaded for o in mine),
-                "rows_quarantined_now": sum(o.rows_quarantined for o in mine),
-                "files_failed_now": dg.MetadataValue.md(
-                    "\n".join(f"- `{o.path.name}`: {o.error}" for o in failed) or "none"
-                ),
-            },
-        )
+    yield from ingest_results(context, outcomes, RAW_TABLES, totals)

@@ -3,8 +3,9 @@
 
 import dagster as dg
 
-from ingest import audit, ssda903
+from ingest import ssda903
 from orchestration.lib import settings
+from orchestration.lib.ingest_results import ingest_results
 from orchestration.lib.warehouse import WarehouseResource
 
 RAW_TABLES = {
@@ -41,21 +42,5 @@ def ssda903_returns(context: dg.AssetExecutionContext, warehouse: WarehouseResou
             name: con.execute(f"select count(*) from {key.path[0]}.{key.path[1]}").fetchone()[0]
             for name, key in RAW_TABLES.items()
         }
-    failed = [o for o in outcomes if o.status == audit.FAILED]
-    for outcome in failed:
-        context.log.error(f"{outcome.path}: {outcome.error}")
-    for name, key in RAW_TABLES.items():
-        mine = [o for o in outcomes if (o.kind if o.kind in RAW_TABLES else "other") == name
-                and o.status in audit.GOOD_STATUSES]
-        yield dg.MaterializeResult(
-            asset_key=key,
-            metadata={
-                "rows_in_table": totals[name],
-                "files_loaded_now": len(mine),
-                "rows_loaded_now": sum(o.rows_loaded for o in mine),
-                "rows_quarantined_now": sum(o.rows_quarantined for o in mine),
-                "files_failed_now": dg.MetadataValue.md(
-                    "\n".join(f"- `{o.path}`: {o.error}" for o in failed) or "none"
-                ),
-            },
-        )
+    yield from ingest_results(context, outcomes, RAW_TABLES, totals,
+                              table_of=lambda o: o.kind if o.kind in RAW_TABLES else "other")
