@@ -63,11 +63,10 @@ class DemoRegion:
 
 
 def generate_demo_region(base: Path, *args: str) -> DemoRegion:
-    """`python -m demo` as users run it (default region unless args say otherwise), plus the bundled Ofsted files.
-    Finance files are left out until their ingest lands: they would only sit unread in the inbox."""
+    """`python -m demo` as users run it (default region unless args say otherwise), plus the bundled Ofsted files."""
     inbox, truth = base / "inbox", base / "truth"
     subprocess.run(
-        [sys.executable, "-m", "demo", "--out", str(inbox), "--truth", str(truth), "--no-finance", "--quiet", *args],
+        [sys.executable, "-m", "demo", "--out", str(inbox), "--truth", str(truth), "--quiet", *args],
         cwd=REPO, check=True, timeout=900,
     )
     shutil.copytree(OFSTED_FILES, inbox / "ofsted", dirs_exist_ok=True)  # python -m demo copies them too

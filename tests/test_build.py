@@ -8,6 +8,8 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.cli import LOADED_FOLDERS
+
 from conftest import OFSTED_FILES, run_build
 
 
@@ -32,7 +34,9 @@ def test_every_file_reconciles_in_the_load_log(con, demo_region):
     rows = con.execute(
         "select path, rows_read, rows_loaded, rows_quarantined, status from audit.load_log"
     ).fetchall()
-    files = {str(p.resolve()) for p in demo_region.inbox.rglob("*.csv")}
+    # Folders whose ingest has not landed yet are reported by the build, not loaded (orchestration.cli).
+    files = {str(p.resolve()) for p in demo_region.inbox.rglob("*.csv")
+             if p.relative_to(demo_region.inbox).parts[0] in LOADED_FOLDERS}
     assert {row[0] for row in rows} == files
     assert any("/ssda903/" in f for f in files)
     for name, read, loaded, quarantined, status in rows:
