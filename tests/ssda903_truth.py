@@ -121,6 +121,13 @@ def in_force(gss: str, day: str) -> str:
     return gss
 
 
+def current_code(gss: str) -> str:
+    """Today's code of an authority code that may be a former one replaced whole (E10000027 -> E06000066); a
+    county split in two has no single current code and stays as it is."""
+    successors = {current for current, former, _, _ in lineage() if former == gss}
+    return successors.pop() if len(successors) == 1 else gss
+
+
 @lru_cache(maxsize=1)
 def connect() -> duckdb.DuckDBPyConnection:
     """In-memory DuckDB with the truth as tables: p (truth placements.parquet), spells (with period starts and
@@ -224,6 +231,12 @@ def children_looked_after() -> dict[tuple[int, str], dict[str, object]]:
                count(*) filter (where location_known and inside_region) as placed_inside_region,
                count(*) filter (where location_known and not inside_region) as placed_outside_region,
                count(*) filter (where not location_known) as location_ambiguous,
+               count(*) filter (where placement_type in ('own_residential', 'independent_residential'))
+                   as in_childrens_homes,
+               count(*) filter (where placement_type in ('own_residential', 'independent_residential')
+                                and location_known and inside_region) as in_childrens_homes_inside_region,
+               count(*) filter (where placement_type in ('own_residential', 'independent_residential')
+                                and not location_known) as childrens_homes_location_ambiguous,
                count(*) filter (where distance_miles > 20 + {DISTANCE_ROUNDING}) as over_20_miles,
                count(*) filter (where abs(distance_miles - 20) <= {DISTANCE_ROUNDING}) as over_20_ambiguous,
                count(*) filter (where distance_miles is null) as distance_unknown,

@@ -20,7 +20,10 @@ def test_build_passes_every_dbt_test_and_gx_suite(demo_build):
     assert "CHECK FAILED" not in demo_build.output
     for check in ("raw/ofsted_providers:gx_raw_ofsted_providers",
                   "staging/stg_ofsted__providers:gx_staging_ofsted_providers",
-                  "marts/mart_market_supply:gx_marts_market_supply_reconciles"):
+                  "marts/mart_market_supply:gx_marts_market_supply_reconciles",
+                  "raw/ssda903_episodes:gx_raw_ssda903_episodes",
+                  "staging/stg_ssda903__episodes:gx_staging_ssda903_episodes",
+                  "marts/mart_la_sufficiency:gx_marts_la_sufficiency_reconciles"):
         assert f"GX suite passed: {check}" in demo_build.output
 
 

@@ -54,4 +54,15 @@ residential_occupancy_check = gx_asset_check(
     "places taken by the LA's own children between 0 and 1.",
 )
 
-CHECKS += [la_sufficiency_check, residential_occupancy_check]
+staging_episodes_check = gx_asset_check(
+    name="gx_staging_ssda903_episodes",
+    asset=dg.AssetKey(["staging", "stg_ssda903__episodes"]),
+    suite=suites.staging_episodes_suite,
+    batches_sql=suites.STAGING_EPISODES_BATCHES,
+    batch_sql=suites.STAGING_EPISODES_BATCH,
+    description="Per LA x collection year of the staged episodes (latest return wins): no episode ending before "
+    "it starts (DfE 356), one row per child and start, no child in two episodes open on 31 March, every row "
+    "naming its return, URNs where the placement type needs one (218).",
+)
+
+CHECKS += [staging_episodes_check, la_sufficiency_check, residential_occupancy_check]

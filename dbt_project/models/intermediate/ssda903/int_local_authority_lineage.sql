@@ -1,7 +1,9 @@
 -- Every children's services authority with the current authority it is now part of (itself, or the one authority
--- that replaced it alone: Somerset County Council -> Somerset Council; null for a county split in two) and, for a
--- current authority that replaced exactly one, that predecessor and the day it took over. SSDA903 returns and
--- Ofsted registers name the authority in force on their date, so comparisons across dates go through this table.
+-- that replaced it alone: Somerset County Council -> Somerset Council; null for a county split in two) and, for an
+-- authority whose whole area lay in one former authority, that authority and the day the new one took over: a
+-- merger's single predecessor (Somerset) or the county a unitary was carved from (North Northamptonshire from
+-- Northamptonshire, 2021). SSDA903 returns and Ofsted registers name the authority in force on their date, so
+-- comparisons across dates go through this table (macro la_code_as_of).
 
 with
 
@@ -41,9 +43,10 @@ final as (
     select
         authorities.la_gss_code,
         current_authorities.current_la_gss_code,
-        authorities.sole_predecessor_gss_code as predecessor_la_gss_code,
-        case when authorities.sole_predecessor_gss_code is not null then authorities.start_date end
-            as current_from_date
+        -- a merger of several (Bournemouth, Christchurch and Poole) has no single authority in force before it
+        case when len(authorities.replaces_gss_codes) = 1 then authorities.replaces_gss_codes[1] end
+            as predecessor_la_gss_code,
+        case when len(authorities.replaces_gss_codes) = 1 then authorities.start_date end as current_from_date
     from authorities
     inner join current_authorities
         on authorities.la_gss_code = current_authorities.la_gss_code

@@ -68,6 +68,14 @@ looked_after as (
         count(distinct case when is_inside_la then child_id end) as placed_inside_la,
         count(distinct case when not is_inside_la then child_id end) as placed_outside_la,
         count(distinct case when is_inside_region then child_id end) as placed_inside_region,
+        count(distinct case when placement_type in ('own_residential', 'independent_residential') then child_id end)
+            as in_childrens_homes,
+        count(
+            distinct case
+                when placement_type in ('own_residential', 'independent_residential') and is_inside_region
+                    then child_id
+            end
+        ) as in_childrens_homes_inside_region,
         count(distinct case when not is_inside_region then child_id end) as placed_outside_region,
         count(distinct case when distance_miles > 20 then child_id end) as over_20_miles,
         count(distinct case when distance_miles is null then child_id end) as distance_unknown,
@@ -179,6 +187,8 @@ final as (
         cast(coalesce(looked_after.placed_inside_la, 0) as bigint) as placed_inside_la,
         cast(coalesce(looked_after.placed_outside_la, 0) as bigint) as placed_outside_la,
         cast(coalesce(looked_after.placed_inside_region, 0) as bigint) as placed_inside_region,
+        cast(coalesce(looked_after.in_childrens_homes, 0) as bigint) as in_childrens_homes,
+        cast(coalesce(looked_after.in_childrens_homes_inside_region, 0) as bigint) as in_childrens_homes_inside_region,
         cast(coalesce(looked_after.placed_outside_region, 0) as bigint) as placed_outside_region,
         cast(coalesce(looked_after.over_20_miles, 0) as bigint) as over_20_miles,
         cast(coalesce(looked_after.distance_unknown, 0) as bigint) as distance_unknown,
