@@ -3,6 +3,8 @@
 -- annual spend, weekly cost totals and averages and the social care / education / health split. Crisis
 -- placements are their own rows (is_crisis), so "excluding crisis" is `where not is_crisis`; totals are given
 -- beside averages so that any roll-up (all provider groups, all types) is sum(total) / sum(placements).
+-- Averages are rounded half up to the penny in whole-penny integer arithmetic (a decimal divided in DuckDB
+-- becomes a double, and 9516.345 would round down).
 
 with
 
@@ -42,6 +44,33 @@ aggregated as (
 
 ),
 
+in_pennies as (
+
+    select
+        *,
+        cast(total_weekly_cost * 100 as bigint) as weekly_cost_pennies,
+        cast(total_social_care_contribution * 100 as bigint) as social_care_pennies,
+        cast(total_education_contribution * 100 as bigint) as education_pennies,
+        cast(total_health_contribution * 100 as bigint) as health_pennies,
+        cast(total_new_placement_fee * 100 as bigint) as new_placement_fee_pennies
+    from aggregated
+
+),
+
+averaged as (
+
+    select
+        *,
+        floor((2 * weekly_cost_pennies + placements) / (2.0 * placements)) as avg_weekly_cost_pennies,
+        floor((2 * social_care_pennies + placements) / (2.0 * placements)) as avg_social_care_pennies,
+        floor((2 * education_pennies + placements) / (2.0 * placements)) as avg_education_pennies,
+        floor((2 * health_pennies + placements) / (2.0 * placements)) as avg_health_pennies,
+        floor((2 * new_placement_fee_pennies + new_placements) / nullif(2.0 * new_placements, 0))
+            as avg_new_placement_fee_pennies
+    from in_pennies
+
+),
+
 final as (
 
     select
@@ -63,12 +92,13 @@ final as (
         cast(aggregated.total_education_contribution as decimal(18, 2)) as total_education_contribution,
         cast(aggregated.total_health_contribution as decimal(18, 2)) as total_health_contribution,
         cast(aggregated.total_new_placement_fee as decimal(18, 2)) as total_new_placement_fee,
-        cast(round(aggregated.total_weekly_cost / aggregated.placements, 2) as decimal(18, 2)) as avg_weekly_cost,
-        cast(round(aggregated.total_social_care_contribution / aggregated.placements, 2) as decimal(18, 2))
+        cast(cast(aggregated.avg_weekly_cost_pennies as decimal(18, 0)) * 0.01 as decimal(18, 2))
+            as avg_weekly_cost,
+        cast(cast(aggregated.avg_social_care_pennies as decimal(18, 0)) * 0.01 as decimal(18, 2))
             as avg_social_care_contribution,
-        cast(round(aggregated.total_education_contribution / aggregated.placements, 2) as decimal(18, 2))
+        cast(cast(aggregated.avg_education_pennies as decimal(18, 0)) * 0.01 as decimal(18, 2))
             as avg_education_contribution,
-        cast(round(aggregated.total_health_contribution / aggregated.placements, 2) as decimal(18, 2))
+        cast(cast(aggregated.avg_health_pennies as decimal(18, 0)) * 0.01 as decimal(18, 2))
             as avg_health_contribution,
         cast(aggregated.total_social_care_contribution as double) / nullif(aggregated.total_weekly_cost, 0)
             as social_care_share,
@@ -76,9 +106,9 @@ final as (
             as education_share,
         cast(aggregated.total_health_contribution as double) / nullif(aggregated.total_weekly_cost, 0)
             as health_share,
-        cast(round(aggregated.total_new_placement_fee / nullif(aggregated.new_placements, 0), 2) as decimal(18, 2))
+        cast(cast(aggregated.avg_new_placement_fee_pennies as decimal(18, 0)) * 0.01 as decimal(18, 2))
             as avg_new_placement_fee
-    from aggregated
+    from averaged as aggregated
     left join authorities
         on aggregated.la_gss_code = authorities.la_gss_code
 
