@@ -334,7 +334,8 @@ def _placing_authorities(con, column: int | None) -> None:
     values = [] if column is None else [
         row[0] for row in con.execute(f"select distinct trim(c{column}) from landed where nullif(trim(c{column}), '') "
                                       "is not null").fetchall()]
-    resolved = [(text, (resolve_la(text).gss_code if resolve_la(text) else None)) for text in values]
+    authorities = {text: resolve_la(text) for text in values}
+    resolved = [(text, la.gss_code if la else None) for text, la in authorities.items()]
     con.execute("create or replace temp table placing_las (text varchar, gss varchar)")
     if resolved:
         con.executemany("insert into placing_las values (?, ?)", resolved)
