@@ -115,7 +115,7 @@ def _make_date(day: str | None, month_word: str, year: str) -> dt.date:
     return dt.date(year_number, month, min(int(day), last) if day else last)
 
 
-def _year_end(text: str) -> int | None:
+def year_ending_named(text: str) -> int | None:
     """The 31 March a year names: '2019' -> 2019, a financial year '2018-19' / '2018 to 2019' -> 2019."""
     for match in _FINANCIAL_YEAR.finditer(text):
         first, second = int(match.group(1)), int(match.group(2)[-2:])
@@ -141,7 +141,7 @@ def snapshot_date(path: Path, preamble: list[list[str]]) -> tuple[dt.date, str |
     match = _NAME_DATE.search(stem)
     if match:
         return _make_date(match.group(1), match.group(2), match.group(3)), None
-    year = _year_end(stem) or _year_end(title)
+    year = year_ending_named(stem) or year_ending_named(title)
     if year:
         return dt.date(year, 3, 31), f"no month in the file name or title: taken as at 31 March {year}"
     raise IngestError(

@@ -39,7 +39,7 @@ from ingest.csv_files import (
 )
 from ingest.errors import IngestError
 from ingest.local_authorities import SEEDS_DIR, resolve_la
-from ingest.ofsted import _year_end
+from ingest.ofsted import year_ending_named
 from ingest.ssda903 import child_id_key
 
 SOURCE = "placement_costs"
@@ -181,7 +181,7 @@ def extract_of(path: Path, inbox_folder: Path, preamble: list[list[str]] | None 
         raise IngestError(path, "UNKNOWN_LA",
                           f"folder '{la_text}' names no English local authority (use its name, GSS or DfE code)")
     title = " ".join(cell for record in (preamble or []) for cell in record if cell)
-    year = _year_end(" ".join(parts[1:-1] + (path.stem.replace(".", " "),))) or _year_end(title)
+    year = year_ending_named(" ".join(parts[1:-1] + (path.stem.replace(".", " "),))) or year_ending_named(title)
     return Extract(la_text, current.gss_code, year)
 
 
