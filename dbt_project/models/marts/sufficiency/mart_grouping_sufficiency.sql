@@ -3,6 +3,16 @@
 -- are counted by the LA that looks after them; a grouping's total covers the members whose returns are loaded,
 -- and the row says how many that is. "Inside the region" is the LA's government office region.
 
+{% set summed_columns = [
+    'children_looked_after', 'in_house_fostering', 'ifa_fostering', 'kinship', 'own_residential',
+    'independent_residential', 'secure', 'semi_independent', 'residential_school', 'other_placements',
+    'placed_inside_la', 'placed_inside_region', 'in_childrens_homes', 'in_childrens_homes_inside_region',
+    'over_20_miles', 'distance_unknown', 'local_childrens_homes', 'local_places',
+    'cla_age_under_1', 'cla_age_1_to_4', 'cla_age_5_to_9', 'cla_age_10_to_15', 'cla_age_16_to_17',
+    'uasc_looked_after', 'starters', 'starters_age_under_1', 'starters_age_1_to_4', 'starters_age_5_to_9',
+    'starters_age_10_to_15', 'starters_age_16_to_17', 'uasc_starters'
+] %}
+
 with
 
 la_sufficiency as (
@@ -99,17 +109,9 @@ final as (
         summed.collection_year,
         cast(members.member_las as bigint) as member_las,
         cast(summed.las_reporting as bigint) as las_reporting,
-        {% for column in [
-            'children_looked_after', 'in_house_fostering', 'ifa_fostering', 'kinship', 'own_residential',
-            'independent_residential', 'secure', 'semi_independent', 'residential_school', 'other_placements',
-            'placed_inside_la', 'placed_inside_region', 'in_childrens_homes', 'in_childrens_homes_inside_region',
-            'over_20_miles', 'distance_unknown', 'local_childrens_homes', 'local_places',
-            'cla_age_under_1', 'cla_age_1_to_4', 'cla_age_5_to_9', 'cla_age_10_to_15', 'cla_age_16_to_17',
-            'uasc_looked_after', 'starters', 'starters_age_under_1', 'starters_age_1_to_4', 'starters_age_5_to_9',
-            'starters_age_10_to_15', 'starters_age_16_to_17', 'uasc_starters'
-        ] -%}
-        cast(summed.{{ column }} as bigint) as {{ column }},
-        {% endfor -%}
+        {% for column in summed_columns %}
+            cast(summed.{{ column }} as bigint) as {{ column }},
+        {% endfor %}
         cast(summed.in_childrens_homes_inside_region as double) / nullif(summed.in_childrens_homes, 0)
             as share_in_childrens_homes_inside_region,
         cast(summed.starters_age_under_1 as double) / nullif(summed.starters, 0) as share_starters_under_1,
