@@ -408,6 +408,7 @@ def _judge_and_store(con, group: list[_Pending]) -> None:
         f"case when {r.condition} then {_text(r.code)} end" for r in warnings) + "), '')" if warnings else "null"
     child_hash = "substr(sha256(? || '|' || file_identity_gss || '|' || child), 1, 32)"
     dates = ", ".join(f"{_date(f.lower())} as {f.lower()}_date" for f in DATE_FIELDS if f in index) or "null as no_date"
+    raw_cells = ", ".join(f"c{i}" for i in range(len(first.header.cells) + OVERFLOW_COLUMNS))
     rule = "first_rule"
     if kind in DUPLICATE_RULES:
         # Repeats are judged among the rows passing every other rule, within each file.
@@ -427,7 +428,7 @@ def _judge_and_store(con, group: list[_Pending]) -> None:
                    case when child is not null then {child_hash} end as child_id
             from cells
         )
-        select * exclude (first_rule), {rule} as rule from ruled
+        select * exclude ({raw_cells}, file_identity_gss, first_rule), {rule} as rule from ruled
         """,
         [child_id_key()],
     )
