@@ -409,12 +409,6 @@ def _judge_and_store(con, group: list[_Pending]) -> None:
     child_hash = "substr(sha256(? || '|' || file_identity_gss || '|' || child), 1, 32)"
     dates = ", ".join(f"{_date(f.lower())} as {f.lower()}_date" for f in DATE_FIELDS if f in index) or "null as no_date"
     raw_cells = ", ".join(f"c{i}" for i in range(len(first.header.cells) + OVERFLOW_COLUMNS))
-    rule = "first_rule"
-    if kind in DUPLICATE_RULES:
-        # Repeats are judged among the rows passing every other rule, within each file.
-        code, key, _ = DUPLICATE_RULES[kind]
-        rule = (f"case when first_rule is null and row_number() over (partition by file_index, {key}, "
-                f"first_rule is null order by src_record) > 1 then {_text(code)} else first_rule end")
     con.execute(
         f"""
         create or replace temp table judged as
@@ -428,10 +422,27 @@ def _judge_and_store(con, group: list[_Pending]) -> None:
                    case when child is not null then {child_hash} end as child_id
             from cells
         )
-        select * exclude ({raw_cells}, file_identity_gss, first_rule), {rule} as rule from ruled
+        select * exclude ({raw_cells}, file_identity_gss, first_rule), first_rule as rule from ruled
         """,
         [child_id_key()],
     )
+    if kind in DUPLICATE_RULES:
+        # Repeats are judged among the rows passing every other rule, within each file; the window runs over
+        # the few key columns only, and the (rare) repeats are marked after, so judged keeps the files' order.
+        code, key, _ = DUPLICATE_RULES[kind]
+        con.execute(
+            f"""
+            create or replace temp table repeats as
+            select file_index, src_record from (
+                select file_index, src_record,
+                       row_number() over (partition by file_index, {key} order by src_record) as occurrence
+                from judged where rule is null
+            ) where occurrence > 1
+            """
+        )
+        if con.execute("select count(*) from repeats").fetchone()[0]:
+            con.execute(f"update judged set rule = {_text(code)} "
+                        "where (file_index, src_record) in (select (file_index, src_record) from repeats)")
     wrong_year = _check_collection_year(con, ret) if kind == "episodes" else {}
     stored = "file_index not in (" + ", ".join(str(i) for i in [-1, *wrong_year]) + ")"
     messages = [(r.code, r.message) for r in errors]
@@ -472,7 +483,7 @@ def _judge_and_store(con, group: list[_Pending]) -> None:
     table = RAW_TABLE.get(kind, "ssda903_other")
     con.execute(
         f"insert into raw.{table} select {select}, {provenance} from judged join landed_facts using (file_index) "
-        f"where rule is null and {stored} order by file_index, src_record"
+        f"where rule is null and {stored}"
     )
     counts = {row[0]: row[1:] for row in con.execute(
         """
