@@ -7,6 +7,9 @@ LA, about 1 million episodes). Then times, each into a fresh DuckDB file:
 * floor: DuckDB alone reading every episodes file with its CSV reader (count of rows);
 * ingest: `ingest.ssda903.load_folder` on every table of every return (hash, rules, quarantine, raw tables);
   episodes_per_second = episode rows read / ingest wall time (header and uasc files ride along in that time);
+  ingest.stages_s says where that time goes: each SQL statement's time, by stage (read = DuckDB's CSV reader
+  into a temp table, judge = rules per row, store = raw inserts, commit = writing the database file,
+  audit = quarantine and load_log, other_sql), and python = the rest (file hashes, encoding checks, headers);
 * dbt: `dbt build` of the SSDA903 staging, intermediate and sufficiency marts (with their tests) on that file,
   with the Ofsted register of the bundled inbox landed first (not timed).
 Writes bench/results/ssda903_ingest.json.
@@ -33,6 +36,34 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 RESULTS = REPO / "bench" / "results" / "ssda903_ingest.json"
 DBT_SELECTION = ["path:models/staging/ssda903+", "path:seeds/ssda903", "path:seeds/reference"]
+
+
+STAGES = (  # first words of a statement -> stage
+    ("create temp table landed_read", "read"),
+    ("create or replace temp table judged", "judge"),
+    ("select file_index, count(*), count(*) filter", "judge"),
+    ("insert into raw.", "store"),
+    ("commit", "commit"),
+    ("insert into audit.", "audit"),
+    ("delete from audit.", "audit"),
+)
+
+
+class TimedConnection:
+    """A DuckDB connection that adds up the time of its statements by stage (STAGES), for the profile."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self.seconds: dict[str, float] = {}
+
+    def execute(self, sql: str, parameters=None):
+        words = " ".join(sql.split()).lower()
+        stage = next((name for prefix, name in STAGES if words.startswith(prefix)), "other_sql")
+        start = time.perf_counter()
+        try:
+            return self.con.execute(sql, parameters) if parameters is not None else self.con.execute(sql)
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,9 +98,12 @@ def main(argv: list[str] | None = None) -> int:
 
         db = work / "warehouse.duckdb"
         con = duckdb.connect(str(db))
+        timed = TimedConnection(con)
         start = time.perf_counter()
-        outcomes = ssda903.load_folder(con, inbox / "ssda903", "bench")
+        outcomes = ssda903.load_folder(timed, inbox / "ssda903", "bench")
         ingest_s = time.perf_counter() - start
+        stages = {stage: round(seconds, 2) for stage, seconds in sorted(timed.seconds.items(), key=lambda kv: -kv[1])}
+        stages["python"] = round(ingest_s - sum(timed.seconds.values()), 2)
         read = sum(o.rows_read for o in outcomes if o.kind == "episodes")
         quarantined = sum(o.rows_quarantined for o in outcomes if o.kind == "episodes")
         all_rows = sum(o.rows_read for o in outcomes)
@@ -98,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             "floor": {"wall_s": round(floor_s, 2), "rows": floor_rows,
                       "rows_per_second": round(floor_rows / floor_s)},
             "ingest": {"wall_s": round(ingest_s, 2), "episodes_per_second": round(read / ingest_s),
-                       "rows_per_second_all_tables": round(all_rows / ingest_s)},
+                       "rows_per_second_all_tables": round(all_rows / ingest_s), "stages_s": stages},
             "dbt_marts_wall_s": round(dbt_s, 1) if dbt_s is not None else None,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         }

@@ -79,23 +79,39 @@ class FileLoad:
 
     def fail(self, con: duckdb.DuckDBPyConnection, rule: str, message: str) -> None:
         """The whole file is refused: nothing of it stays loaded, and the log says why."""
-        self.status, self.error = FAILED, f"[{rule}] {message}"
-        self.rows_loaded = self.rows_quarantined = self.rows_read = 0
+        self.refuse(rule, message)
         self.write(con)
 
+    def refuse(self, rule: str, message: str) -> None:
+        """fail, but the log row is written later (with others, by write_all)."""
+        self.status, self.error = FAILED, f"[{rule}] {message}"
+        self.rows_loaded = self.rows_quarantined = self.rows_read = 0
+
     def write(self, con: duckdb.DuckDBPyConnection) -> None:
+        write_all(con, [self])
+
+    def log_values(self) -> list:
+        """The audit.load_log row, but for loaded_at."""
+        return [
+            self.load_id, str(self.path), self.path.name, self.sha256, self.source, self.kind, self.la,
+            self.reference_date, self.encoding, self.header_record, self.rows_read, self.rows_loaded,
+            self.rows_quarantined, self.status, self.error, "; ".join(self.notes) or None,
+        ]
+
+
+def write_all(con: duckdb.DuckDBPyConnection, outcomes: list[FileLoad], chunk: int = 500) -> None:
+    """One audit.load_log row per outcome, a few statements for many files."""
+    for start in range(0, len(outcomes), chunk):
+        part = outcomes[start:start + chunk]
         # A failed attempt at the same file is replaced, so the log keeps one row per file and outcome.
         con.execute(
-            "delete from audit.load_log where path = ? and coalesce(sha256, '') = coalesce(?, '') and status = ?",
-            [str(self.path), self.sha256, FAILED],
+            "delete from audit.load_log where status = ? and list_contains(?, path || '|' || coalesce(sha256, ''))",
+            [FAILED, [f"{o.path}|{o.sha256 or ''}" for o in part]],
         )
+        row = "(" + ", ".join(["?"] * 16) + ", current_timestamp)"
         con.execute(
-            "insert into audit.load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
-            [
-                self.load_id, str(self.path), self.path.name, self.sha256, self.source, self.kind, self.la,
-                self.reference_date, self.encoding, self.header_record, self.rows_read, self.rows_loaded,
-                self.rows_quarantined, self.status, self.error, "; ".join(self.notes) or None,
-            ],
+            "insert into audit.load_log values " + ", ".join([row] * len(part)),
+            [value for o in part for value in o.log_values()],
         )
 
 
@@ -125,3 +141,9 @@ def already_loaded(con: duckdb.DuckDBPyConnection, outcome: FileLoad) -> bool:
     outcome.error = f"same content as {earlier[0]}, already loaded: nothing added"
     outcome.write(con)
     return True
+
+
+def logged_sha256s(con: duckdb.DuckDBPyConnection, sha256s: list[str]) -> set[str]:
+    """Which of these contents audit.load_log has seen before, in one query: only those need already_loaded."""
+    return {row[0] for row in con.execute(
+        "select distinct sha256 from audit.load_log where list_contains(?, sha256)", [sha256s]).fetchall()}

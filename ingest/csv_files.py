@@ -285,3 +285,75 @@ def land_and_log(
     except Exception:
         con.execute("rollback")
         raise
+
+
+def land_files(con: duckdb.DuckDBPyConnection, paths: list[Path], table: str, skip: int, n_columns: int) -> int:
+    """land_records for many files of one layout (the same header at the same record), with one multi-file read.
+
+    Gives temp view `table` (file_index = the file's position in `paths`, src_record, c0..cN) and temp table
+    `<table>_rejects` (file_index, src_record, csv_line, error_message); returns the number of rejected lines.
+    Records are numbered per file from the order DuckDB's single-threaded reader keeps (each file's rows
+    follow each other, in file order). A file with a line the reader could not parse is left out of the
+    multi-file read and landed again alone with land_records, which numbers its records around that line.
+    """
+    width = n_columns + OVERFLOW_COLUMNS
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
+    names = [f"{table}{suffix}" for suffix in ("", "_rejects", "_read", "_files", "_starts", "_errors", "_scans", "_extra")]
+    for name, is_view in con.execute(
+        "select view_name, true from duckdb_views() where temporary and list_contains(?, view_name) "
+        "union all select table_name, false from duckdb_tables() where temporary and list_contains(?, table_name)",
+        [names, names],
+    ).fetchall():
+        con.execute(f"drop {'view' if is_view else 'table'} {name}")  # land_records makes `table` a table
+    con.execute(f"create temp table {table}_files as select unnest(?) as filename, "
+                f"unnest(range({len(paths)})) as file_index", [[str(p) for p in paths]])
+    con.execute(
+        f"""
+        create temp table {table}_read as
+        select * from read_csv(
+            ?, header = false, skip = {int(skip)}, columns = {columns},
+            delim = ',', quote = '"', escape = '"', null_padding = true, auto_detect = false, parallel = false,
+            ignore_errors = true, store_rejects = true, filename = true,
+            rejects_table = '{table}_errors', rejects_scan = '{table}_scans'
+        )
+        """,
+        [[str(p) for p in paths]],
+    )
+    bad = [row[0] for row in con.execute(
+        f"select distinct file_index from {table}_errors join {table}_scans using (scan_id, file_id) "
+        f"join {table}_files on {table}_files.filename = {table}_scans.file_path order by 1"
+    ).fetchall()]
+    con.execute(
+        f"""
+        create temp table {table}_starts as
+        select r.filename, any_value(f.file_index) as file_index, min(r.rowid) as first_rowid,
+               max(r.rowid) - min(r.rowid) + 1 = count(*) as contiguous
+        from {table}_read as r join {table}_files as f using (filename) group by r.filename
+        """
+    )
+    if con.execute(f"select count(*) from {table}_starts where not contiguous").fetchone()[0]:
+        raise RuntimeError("DuckDB returned the rows of a multi-file read out of file order")
+    con.execute(f"create temp table {table}_extra as select 0::bigint as file_index, * from {table}_read limit 0")
+    con.execute(f"alter table {table}_extra drop column filename")
+    con.execute(f"alter table {table}_extra add column src_record bigint")
+    con.execute(f"create temp table {table}_rejects (file_index bigint, src_record bigint, csv_line varchar, "
+                "error_message varchar)")
+    for file_index in bad:
+        land_records(con, paths[file_index], f"{table}_one", skip, n_columns)
+        cells = ", ".join(f"c{i}" for i in range(width))
+        con.execute(f"insert into {table}_extra select {file_index}, {cells}, src_record from {table}_one")
+        con.execute(f"insert into {table}_rejects select {file_index}, * from {table}_one_rejects")
+        con.execute(f"drop table {table}_one")
+        con.execute(f"drop table {table}_one_rejects")
+    cells = ", ".join(f"c{i}" for i in range(width))
+    con.execute(
+        f"""
+        create temp view {table} as
+        select s.file_index, {int(skip)} + 1 + r.rowid - s.first_rowid as src_record, {cells}
+        from {table}_read as r join {table}_starts as s using (filename)
+        where s.file_index not in ({", ".join(str(i) for i in [-1, *bad])})
+        union all
+        select file_index, src_record, {cells} from {table}_extra
+        """
+    )
+    return con.execute(f"select count(*) from {table}_rejects").fetchone()[0]

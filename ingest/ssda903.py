@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import re
 import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,9 +24,10 @@ from ingest import audit
 from ingest.csv_files import (
     OVERFLOW_COLUMNS,
     HeaderMatch,
+    ends_mid_record,
     find_header,
     head_records,
-    land_and_log,
+    land_files,
     readable_copy,
     sha256_of,
 )
@@ -288,29 +290,43 @@ def _safe_values_sql(columns: dict[str, int]) -> str:
     return "json_object(" + ", ".join(parts) + ")"
 
 
-def load_file(con: duckdb.DuckDBPyConnection, path: Path, inbox_folder: Path, load_id: str, workdir: Path,
-              wrong_year: dict[Path, str] | None = None) -> audit.FileLoad:
-    """Land one SSDA903 table. Raises nothing for bad input: the outcome is in the returned (and logged) FileLoad."""
+@dataclass
+class _Pending:
+    """A file read as far as its header, waiting to be landed and judged with the other files of its layout."""
+
+    outcome: audit.FileLoad
+    ret: Return
+    readable: Path  # the file itself, or its UTF-8 copy
+    header: HeaderMatch
+    index: dict[str, int]  # column name -> position in the header
+    truncated: bool
+
+    @property
+    def layout(self) -> tuple:
+        """Files of one layout share one read and one judging: the same kind, header cells at the same record,
+        and the same collection year (its code lists). A truncated file is judged alone (its last row is cut)."""
+        if self.truncated:
+            return ("truncated", str(self.outcome.path))
+        return (self.outcome.kind, tuple(self.header.cells), self.header.index, self.ret.collection_year)
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, path: Path, inbox_folder: Path, load_id: str, workdir: Path,
+             stack: ExitStack, wrong_year: dict[Path, str], sha256: str | None = None,
+             logged: set[str] | None = None) -> audit.FileLoad | _Pending:
+    """Everything about one file up to its rows: a _Pending file to land, or the logged outcome of a file that
+    is refused or was loaded before. Raises nothing for bad input. `sha256` may be given when already known;
+    `logged` (contents audit.load_log has seen, from audit.logged_sha256s) saves asking about every new file."""
     path = Path(path).resolve()
     outcome = audit.FileLoad(load_id=load_id, path=path, source=SOURCE)
     try:
-        outcome.sha256 = sha256_of(path)
-        if audit.already_loaded(con, outcome):
+        outcome.sha256 = sha256 or sha256_of(path)
+        if (logged is None or outcome.sha256 in logged) and audit.already_loaded(con, outcome):
             return outcome
         ret = return_of(path, inbox_folder)
         outcome.la, outcome.reference_date = ret.la.gss_code, ret.year_end
-        if wrong_year and path.parent in wrong_year:
+        if path.parent in wrong_year:
             raise IngestError(path, "WRONG_COLLECTION_YEAR", wrong_year[path.parent])
-        _land(con, path, ret, outcome, workdir)
-    except IngestError as error:
-        outcome.fail(con, error.rule, error.message)
-    except (duckdb.Error, OSError, UnicodeError) as error:
-        outcome.fail(con, "UNREADABLE", f"{type(error).__name__}: {error}")
-    return outcome
-
-
-def _land(con, path: Path, ret: Return, outcome: audit.FileLoad, workdir: Path) -> None:
-    with readable_copy(path, outcome, workdir) as readable:
+        readable = stack.enter_context(readable_copy(path, outcome, workdir))
         try:
             header = find_header(path, head_records(readable), _looks_like_header)
         except IngestError as error:
@@ -327,60 +343,121 @@ def _land(con, path: Path, ret: Return, outcome: audit.FileLoad, workdir: Path) 
         extra = [c for c in index if c not in known]
         if extra and outcome.kind in RAW_TABLE:
             outcome.notes.append("columns not used: " + ", ".join(extra))
-        # The unparsable line itself is not kept: it holds the raw child id.
-        land_and_log(
-            con, path, readable, outcome, header,
-            lambda truncated: _judge_and_store(con, path, ret, outcome, header, index, truncated),
-            keep_rejected_line=False,
+        return _Pending(outcome, ret, readable, header, index, ends_mid_record(readable, len(header.cells)))
+    except IngestError as error:
+        outcome.fail(con, error.rule, error.message)
+    except (duckdb.Error, OSError, UnicodeError) as error:
+        outcome.fail(con, "UNREADABLE", f"{type(error).__name__}: {error}")
+    return outcome
+
+
+def _land_all(con: duckdb.DuckDBPyConnection, pending: list[_Pending]) -> None:
+    """Land files by layout, one read, one judging and one transaction per layout. If DuckDB fails on a
+    layout's batch, its files are landed one by one, so one bad file never stops the others."""
+    groups: dict[tuple, list[_Pending]] = {}
+    for item in pending:
+        groups.setdefault(item.layout, []).append(item)
+    for group in groups.values():
+        try:
+            _land_group(con, group)
+        except (duckdb.Error, OSError, UnicodeError, RuntimeError) as error:
+            if len(group) > 1:
+                for item in group:
+                    _land_all(con, [item])
+            else:
+                group[0].outcome.fail(con, "UNREADABLE", f"{type(error).__name__}: {error}")
+
+
+def _land_group(con: duckdb.DuckDBPyConnection, group: list[_Pending]) -> None:
+    """Land, judge and store the files of one layout, and log each of them: one transaction, so every file is
+    in the warehouse whole or not at all. The unparsable lines themselves are not kept: they hold raw child ids."""
+    first = group[0]
+    notes = [list(item.outcome.notes) for item in group]
+    con.execute("begin transaction")
+    try:
+        land_files(con, [item.readable for item in group], "landed", first.header.index + 1, len(first.header.cells))
+        facts = "(" + ", ".join(["?"] * 8) + ")"
+        con.execute(
+            "create or replace temp table landed_facts (file_index bigint, file_identity_gss varchar, "
+            "file_la_gss varchar, file_la_dfe varchar, file_year integer, file_path varchar, file_sha256 varchar, "
+            "file_load_id varchar)"
         )
+        con.execute(
+            "insert into landed_facts values " + ", ".join([facts] * len(group)),
+            [value for i, item in enumerate(group) for value in (
+                i, item.ret.identity_gss_code, item.ret.la.gss_code, item.ret.la.dfe_code, item.ret.collection_year,
+                str(item.outcome.path), item.outcome.sha256, item.outcome.load_id)],
+        )
+        _judge_and_store(con, group)
+        audit.write_all(con, [item.outcome for item in group])
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        for item, before in zip(group, notes):
+            item.outcome.rows_read = item.outcome.rows_loaded = item.outcome.rows_quarantined = 0
+            item.outcome.status, item.outcome.error, item.outcome.notes = audit.FAILED, None, before
+        raise
 
 
-def _judge_and_store(con, path: Path, ret: Return, outcome: audit.FileLoad, header: HeaderMatch,
-                     index: dict[str, int], truncated: bool) -> None:
-    kind = outcome.kind
-    errors, warnings = rules_for(kind, ret, len(header.cells), truncated, set(index))
+def _judge_and_store(con, group: list[_Pending]) -> None:
+    first = group[0]
+    kind, ret, index = first.outcome.kind, first.ret, first.index
+    errors, warnings = rules_for(kind, ret, len(first.header.cells), first.truncated, set(index))
     rule_case = "case " + " ".join(f"when {r.condition} then {_text(r.code)}" for r in errors) + " end"
     warning_list = "nullif(concat_ws(',', " + ", ".join(
         f"case when {r.condition} then {_text(r.code)} end" for r in warnings) + "), '')" if warnings else "null"
-    child_hash = "substr(sha256(? || '|' || ? || '|' || child), 1, 32)"
+    child_hash = "substr(sha256(? || '|' || file_identity_gss || '|' || child), 1, 32)"
     dates = ", ".join(f"{_date(f.lower())} as {f.lower()}_date" for f in DATE_FIELDS if f in index) or "null as no_date"
+    raw_cells = ", ".join(f"c{i}" for i in range(len(first.header.cells) + OVERFLOW_COLUMNS))
     con.execute(
         f"""
         create or replace temp table judged as
-        with named as (select *, {_cell_sql(index)} from landed),
-        cells as (select *, {dates} from named)
-        select *, {rule_case} as rule, {warning_list} as warning_rules,
-               case when child is not null then {child_hash} end as child_id
-        from cells
+        with named as (
+            select landed.*, landed_facts.file_identity_gss, {_cell_sql(index)}
+            from landed join landed_facts using (file_index)
+        ),
+        cells as (select *, {dates} from named),
+        ruled as (
+            select *, {rule_case} as first_rule, {warning_list} as warning_rules,
+                   case when child is not null then {child_hash} end as child_id
+            from cells
+        )
+        select * exclude ({raw_cells}, file_identity_gss, first_rule), first_rule as rule from ruled
         """,
-        [child_id_key(), ret.identity_gss_code],
+        [child_id_key()],
     )
     if kind in DUPLICATE_RULES:
+        # Repeats are judged among the rows passing every other rule, within each file; the window runs over
+        # the few key columns only, and the (rare) repeats are marked after, so judged keeps the files' order.
         code, key, _ = DUPLICATE_RULES[kind]
         con.execute(
             f"""
-            update judged set rule = {_text(code)}
-            where src_record in (
-                select src_record from (
-                    select src_record, row_number() over (partition by {key} order by src_record) as occurrence
-                    from judged where rule is null
-                ) where occurrence > 1
-            )
+            create or replace temp table repeats as
+            select file_index, src_record from (
+                select file_index, src_record,
+                       row_number() over (partition by file_index, {key} order by src_record) as occurrence
+                from judged where rule is null
+            ) where occurrence > 1
             """
         )
-    if kind == "episodes":
-        _check_collection_year(con, path, ret)
+        if con.execute("select count(*) from repeats").fetchone()[0]:
+            con.execute(f"update judged set rule = {_text(code)} "
+                        "where (file_index, src_record) in (select (file_index, src_record) from repeats)")
+    wrong_year = _check_collection_year(con, ret) if kind == "episodes" else {}
+    stored = "file_index not in (" + ", ".join(str(i) for i in [-1, *wrong_year]) + ")"
     messages = [(r.code, r.message) for r in errors]
     if kind in DUPLICATE_RULES:
         messages.append((DUPLICATE_RULES[kind][0], DUPLICATE_RULES[kind][2]))
     message_case = "case rule " + " ".join(f"when {_text(c)} then {_text(m)}" for c, m in messages) + " end"
     con.execute(
-        f"insert into audit.quarantine select ?, ?, ?, src_record, rule, {message_case}, {_safe_values_sql(index)} "
-        "from judged where rule is not null",
-        [outcome.load_id, str(path), outcome.sha256],
+        f"insert into audit.quarantine select file_load_id, file_path, file_sha256, src_record, rule, {message_case}, "
+        f"{_safe_values_sql(index)} from judged join landed_facts using (file_index) where rule is not null and {stored}"
     )
-    provenance = "?, ?, ?, warning_rules, ?, ?, src_record, ?"
-    params = [ret.la.gss_code, ret.la.dfe_code, ret.collection_year, str(path), outcome.sha256, outcome.load_id]
+    con.execute(
+        "insert into audit.quarantine select file_load_id, file_path, file_sha256, src_record, 'UNPARSABLE_ROW', "
+        f"error_message, null from landed_rejects join landed_facts using (file_index) where {stored}"
+    )
+
     def district(col: str) -> str:
         return f"nullif(regexp_extract(upper({col}), '{POSTCODE_PATTERN[1:-1]}', 1), '')"
 
@@ -401,40 +478,60 @@ def _judge_and_store(con, path: Path, ret: Return, outcome: audit.FileLoad, head
         fields = [name for name in index if name not in ("CHILD", "DOB", "UPN")]
         json = "json_object(" + ", ".join(f"{_text(n)}, {n.lower()}" for n in fields) + ")"
         select = f"{_text(kind)}, child_id, date_trunc('month', dob_date), {json}"
+    provenance = ("file_la_gss, file_la_dfe, file_year, warning_rules, file_path, file_sha256, src_record, "
+                  "file_load_id")
     table = RAW_TABLE.get(kind, "ssda903_other")
     con.execute(
-        f"insert into raw.{table} select {select}, {provenance} from judged where rule is null order by src_record",
-        params,
+        f"insert into raw.{table} select {select}, {provenance} from judged join landed_facts using (file_index) "
+        f"where rule is null and {stored}"
     )
-    counts = con.execute("select count(*), count(*) filter (where rule is not null) from judged").fetchone()
-    outcome.rows_read, outcome.rows_quarantined = counts
-    outcome.rows_loaded = counts[0] - counts[1]
-    flagged = con.execute("select count(*) from judged where rule is null and warning_rules is not null").fetchone()[0]
-    if flagged:
-        outcome.notes.append(f"{flagged} row(s) kept with warnings (see warning_rules)")
-    con.execute("drop table judged")
+    counts = {row[0]: row[1:] for row in con.execute(
+        """
+        select file_index, sum(n), sum(quarantined), sum(flagged) from (
+            select file_index, count(*) as n, count(rule) as quarantined,
+                   count(*) filter (where rule is null and warning_rules is not null) as flagged
+            from judged group by file_index
+            union all
+            select file_index, count(*), count(*), 0 from landed_rejects group by file_index
+        ) group by file_index
+        """
+    ).fetchall()}
+    for i, item in enumerate(group):
+        outcome = item.outcome
+        if i in wrong_year:
+            outcome.refuse("WRONG_COLLECTION_YEAR", wrong_year[i])
+            continue
+        n, quarantined, flagged = (int(v) for v in counts.get(i, (0, 0, 0)))
+        outcome.rows_read, outcome.rows_quarantined, outcome.rows_loaded = n, quarantined, n - quarantined
+        if flagged:
+            outcome.notes.append(f"{flagged} row(s) kept with warnings (see warning_rules)")
+        if item.truncated:
+            outcome.notes.append("the file ends inside its last row: it looks truncated")
+        outcome.status = audit.LOADED_WITH_QUARANTINE if outcome.rows_quarantined else audit.LOADED
 
 
-def _check_collection_year(con, path: Path, ret: Return) -> None:
-    """A return filed under the wrong year folder: its dates belong to another collection year."""
-    n, late, latest = con.execute(
+def _check_collection_year(con, ret: Return) -> dict[int, str]:
+    """Returns filed under the wrong year folder (their dates belong to another collection year): the reason,
+    by file_index of the judged files."""
+    refused = {}
+    for file_index, n, late, latest in con.execute(
         f"""
-        select count(*), count(*) filter (where decom_date > ? or dec_date > ?),
+        select file_index, count(*), count(*) filter (where decom_date > ? or dec_date > ?),
                max(greatest(decom_date, coalesce(dec_date, decom_date)))
-        from judged where rule is null or rule in ('354', '385')
+        from judged where rule is null or rule in ('354', '385') group by file_index
         """,
         [ret.year_end, ret.year_end],
-    ).fetchone()
-    if not n or latest is None:
-        return
-    likely = latest.year + (1 if latest.month >= 4 else 0)
-    if latest < ret.year_start or late > WRONG_YEAR_SHARE * n:
-        raise IngestError(
-            path, "WRONG_COLLECTION_YEAR",
-            f"filed under {ret.collection_year} (1 April {ret.collection_year - 1} to 31 March {ret.collection_year}) "
-            f"but {late} of {n} episodes are dated after that year and the latest date is {latest:%d/%m/%Y}: "
-            f"this looks like the {likely} return; move it to the {likely} folder",
-        )
+    ).fetchall():
+        if not n or latest is None:
+            continue
+        likely = latest.year + (1 if latest.month >= 4 else 0)
+        if latest < ret.year_start or late > WRONG_YEAR_SHARE * n:
+            refused[file_index] = (
+                f"filed under {ret.collection_year} (1 April {ret.collection_year - 1} to 31 March "
+                f"{ret.collection_year}) but {late} of {n} episodes are dated after that year and the latest date is "
+                f"{latest:%d/%m/%Y}: this looks like the {likely} return; move it to the {likely} folder"
+            )
+    return refused
 
 
 def _kind_or_none(path: Path) -> str | None:
@@ -450,26 +547,63 @@ def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> l
     """Every file under ssda903/<LA>/<YYYY>/; one bad file never stops the others.
 
     In each return folder the episodes file is read first: if it shows the return belongs to another year,
-    every table of that folder is refused with the same reason.
+    every table of that folder is refused with the same reason. Files are landed in batches of one layout
+    (_Pending.layout); a file that cannot share a batch is landed alone, in the order the files are read:
+    a second episodes file of a return folder (after the first has been judged), and a file with the same
+    bytes as one before it (after that one, so it is logged as its duplicate).
     """
     ensure_raw_tables(con)
     folder = Path(folder).resolve()
     every_file = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
     files = [p for p in every_file if p.suffix.lower() in (".csv", ".txt")]
-    others = [p for p in every_file if p not in files]
-    files.sort(key=lambda p: (str(p.parent), _kind_or_none(p) != "episodes", p.name))
+    others = sorted(set(every_file) - set(files))
+    kinds = {p: _kind_or_none(p) for p in files}
+    files.sort(key=lambda p: (str(p.parent), kinds[p] != "episodes", p.name))
+    sha256s: dict[Path, str] = {}
+    for path in files:
+        try:
+            sha256s[path] = sha256_of(path)
+        except OSError:
+            pass  # refused with the reason when the file is prepared
+    logged = audit.logged_sha256s(con, sorted(set(sha256s.values())))
     wrong_year: dict[Path, str] = {}
-    outcomes = []
-    with tempfile.TemporaryDirectory(prefix="ssda903-") as workdir:
-        for path in files:
-            outcome = load_file(con, path, folder, load_id, Path(workdir), wrong_year)
-            if outcome.kind == "episodes" and outcome.error and "[WRONG_COLLECTION_YEAR]" in outcome.error:
-                wrong_year.setdefault(path.parent, f"the episodes file {path.name} of this return: "
-                                      + outcome.error.split("] ", 1)[1])
-            outcomes.append(outcome)
+    outcomes: dict[Path, audit.FileLoad] = {}
+    seen: set[str] = set()
+
+    def note_wrong_year(path: Path, outcome: audit.FileLoad) -> None:
+        if outcome.kind == "episodes" and outcome.error and "[WRONG_COLLECTION_YEAR]" in outcome.error:
+            wrong_year.setdefault(path.parent, f"the episodes file {path.name} of this return: "
+                                  + outcome.error.split("] ", 1)[1])
+
+    with tempfile.TemporaryDirectory(prefix="ssda903-") as workdir, ExitStack() as stack:
+        def prepare(path: Path, batched: bool) -> audit.FileLoad | _Pending:
+            item = _prepare(con, path, folder, load_id, Path(workdir), stack, wrong_year, sha256s.get(path),
+                            logged if batched else None)
+            outcomes[path] = item.outcome if isinstance(item, _Pending) else item
+            return item
+
+        episodes_first = [p for p in files if kinds[p] == "episodes"]
+        for phase in (episodes_first, [p for p in files if kinds[p] != "episodes"]):
+            batch, alone, folders = [], [], set()
+            for path in phase:
+                sha = sha256s.get(path)
+                first_of_return = phase is not episodes_first or path.parent not in folders
+                (batch if sha and sha not in seen and first_of_return else alone).append(path)
+                seen.add(sha)
+                folders.add(path.parent)
+            pending = [item for item in (prepare(p, True) for p in batch) if isinstance(item, _Pending)]
+            _land_all(con, pending)
+            for path in batch:
+                note_wrong_year(path, outcomes[path])
+            for path in alone:
+                item = prepare(path, False)
+                if isinstance(item, _Pending):
+                    _land_all(con, [item])
+                note_wrong_year(path, outcomes[path])
+    result = [outcomes[p] for p in files]
     for path in others:
         outcome = audit.FileLoad(load_id=load_id, path=path.resolve(), source=SOURCE, sha256=sha256_of(path))
         if audit.previous_load(con, outcome.sha256) is None:
             outcome.fail(con, "UNKNOWN_KIND", f"not a .csv file ({path.suffix or 'no extension'}): export it as CSV")
-            outcomes.append(outcome)
-    return outcomes
+            result.append(outcome)
+    return result
