@@ -153,6 +153,22 @@ def find_header(path: Path, records: list[list[str]], is_header: Callable[[list[
     )
 
 
+def line_ending(path: Path) -> str:
+    """The separator that ends the file's first record (a line break outside quotes), as DuckDB's `new_line`
+    option writes it. Given, not detected: with auto_detect off, DuckDB takes a line break inside a quoted
+    header cell for the separator of a CRLF file and then reads no rows at all, without an error."""
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 20)
+    quoted = False
+    for match in re.finditer(rb'"|\r\n|\n|\r', head):
+        token = match.group()
+        if token == b'"':
+            quoted = not quoted
+        elif not quoted:
+            return {b"\r\n": "\\r\\n", b"\n": "\\n", b"\r": "\\r"}[token]
+    return "\\n"
+
+
 def land_records(con: duckdb.DuckDBPyConnection, csv_path: Path, table: str, skip: int, n_columns: int) -> int:
     """Read every data record after the header into temp table `table` (c0..cN all text, plus src_record).
 
@@ -174,7 +190,7 @@ def land_records(con: duckdb.DuckDBPyConnection, csv_path: Path, table: str, ski
         f"""
         create temp table {table}_read as
         select * from read_csv(
-            ?, header = false, skip = {int(skip)}, columns = {columns},
+            ?, header = false, skip = {int(skip)}, columns = {columns}, new_line = '{line_ending(csv_path)}',
             delim = ',', quote = '"', escape = '"', null_padding = true, auto_detect = false, parallel = false,
             ignore_errors = true, store_rejects = true,
             rejects_table = '{table}_errors', rejects_scan = '{table}_scans'
@@ -290,7 +306,7 @@ def land_and_log(
 def land_files(con: duckdb.DuckDBPyConnection, paths: list[Path], table: str, skip: int, n_columns: int) -> int:
     """land_records for many files of one layout (the same header at the same record), with one multi-file read.
 
-    Gives temp view `table` (file_index = the file's position in `paths`, src_record, c0..cN) and temp table
+    Every file must end its lines as the first does (line_ending). Gives temp view `table` (file_index = the file's position in `paths`, src_record, c0..cN) and temp table
     `<table>_rejects` (file_index, src_record, csv_line, error_message); returns the number of rejected lines.
     Records are numbered per file from the order DuckDB's single-threaded reader keeps (each file's rows
     follow each other, in file order). A file with a line the reader could not parse is left out of the
@@ -311,7 +327,7 @@ def land_files(con: duckdb.DuckDBPyConnection, paths: list[Path], table: str, sk
         f"""
         create temp table {table}_read as
         select * from read_csv(
-            ?, header = false, skip = {int(skip)}, columns = {columns},
+            ?, header = false, skip = {int(skip)}, columns = {columns}, new_line = '{line_ending(paths[0])}',
             delim = ',', quote = '"', escape = '"', null_padding = true, auto_detect = false, parallel = false,
             ignore_errors = true, store_rejects = true, filename = true,
             rejects_table = '{table}_errors', rejects_scan = '{table}_scans'

@@ -28,6 +28,7 @@ from ingest.csv_files import (
     find_header,
     head_records,
     land_files,
+    line_ending,
     readable_copy,
     sha256_of,
 )
@@ -104,7 +105,10 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def column_name(cell: str) -> str:
-    return re.sub(r"[^A-Z0-9]+", "_", cell.replace("\ufeff", "").strip().upper()).strip("_")
+    """'DECOM', ' decom ', 'PLACE_\nPROVIDER' and 'DECOM\n(date episode commenced)' all name the same column:
+    a note in brackets is not part of the name."""
+    cell = re.sub(r"\([^)]*\)", "", cell.replace("\ufeff", ""))
+    return re.sub(r"[^A-Z0-9]+", "_", cell.strip().upper()).strip("_")
 
 
 def table_kind(path: Path, columns: list[str]) -> str:
@@ -304,10 +308,12 @@ class _Pending:
     @property
     def layout(self) -> tuple:
         """Files of one layout share one read and one judging: the same kind, header cells at the same record,
-        and the same collection year (its code lists). A truncated file is judged alone (its last row is cut)."""
+        and the same collection year (its code lists) and line ending. A truncated file is judged alone (its last
+        row is cut)."""
         if self.truncated:
             return ("truncated", str(self.outcome.path))
-        return (self.outcome.kind, tuple(self.header.cells), self.header.index, self.ret.collection_year)
+        return (self.outcome.kind, tuple(self.header.cells), self.header.index, self.ret.collection_year,
+                line_ending(self.readable))
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, path: Path, inbox_folder: Path, load_id: str, workdir: Path,
