@@ -11,6 +11,8 @@ from dagster_dbt import DbtCliResource
 from orchestration.defs.ofsted.assets import ofsted_register
 from orchestration.defs.ofsted.checks import CHECKS as OFSTED_CHECKS
 from orchestration.defs.publish.assets import published_marts
+from orchestration.defs.spend.assets import spend_files
+from orchestration.defs.spend.checks import CHECKS as SPEND_CHECKS
 from orchestration.defs.ssda903.assets import ssda903_returns
 from orchestration.defs.ssda903.checks import CHECKS as SSDA903_CHECKS
 from orchestration.defs.schedules import build_everything, daily_build, inbox_sensor
@@ -19,8 +21,8 @@ from orchestration.defs.warehouse_dbt.project import dbt_project
 from orchestration.lib.warehouse import WarehouseResource
 
 defs = dg.Definitions(
-    assets=[ofsted_register, ssda903_returns, *DBT_ASSETS, published_marts],
-    asset_checks=[*OFSTED_CHECKS, *SSDA903_CHECKS],
+    assets=[ofsted_register, ssda903_returns, spend_files, *DBT_ASSETS, published_marts],
+    asset_checks=[*OFSTED_CHECKS, *SSDA903_CHECKS, *SPEND_CHECKS],
     jobs=[build_everything],
     schedules=[daily_build],
     sensors=[inbox_sensor],
