@@ -172,6 +172,8 @@ def _month(year: int, month: int) -> tuple[dt.date, dt.date]:
 
 
 def _months(year: int, first: int, count: int) -> tuple[dt.date, dt.date]:
+    """First and last day of `count` months from month `first` of `year` (a month past 12 rolls the year)."""
+    year, first = year + (first - 1) // 12, (first - 1) % 12 + 1
     start = dt.date(year, first, 1)
     last_month = first + count - 1
     end_year, end_month = year + (last_month - 1) // 12, (last_month - 1) % 12 + 1
@@ -405,9 +407,9 @@ def _land_batch(con: duckdb.DuckDBPyConnection, batch: list[Prepared], parallel:
             )
             select parsed.*,
                 case
+                    when is_cut_off then 'TRUNCATED_ROW'
                     when has_extra then 'EXTRA_FIELDS'
                     when is_short then 'MISSING_FIELDS'
-                    when is_cut_off then 'TRUNCATED_ROW'
                     when is_blank then 'BLANK_ROW'
                     when amount_text is null then 'AMOUNT_MISSING'
                     when amount is null then 'AMOUNT_NOT_NUMBER'
@@ -600,8 +602,8 @@ def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> l
                     outcome.write(con)
                     outcomes.append(outcome)
                     continue
-                first_path[outcome.sha256] = outcome.path
                 prepared.append(prepare(outcome.path, folder, outcome, Path(workdir)))
+                first_path[outcome.sha256] = outcome.path
             except IngestError as error:
                 outcome.fail(con, error.rule, error.message)
             except (duckdb.Error, OSError, UnicodeError, csv.Error) as error:

@@ -56,7 +56,7 @@ final as (
         grouped.provider_group_name,
         'normalised supplier name' as provider_group_method,
         grouped.spend,
-        grouped.transaction_count as transactions,  -- noqa: RF04 (the contract names it)
+        grouped.transaction_count as transactions,  -- noqa: RF04
         grouped.credit_transactions,
         grouped.supplier_names,
         grouped.transactions_to_review
