@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 

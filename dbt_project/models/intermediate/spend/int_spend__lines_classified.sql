@@ -116,9 +116,7 @@ matches as (
             )
             and (
                 rules.unless is null
-                or not regexp_matches(
-                    concat_ws(' | ', scoped.service_area, scoped.expense_type, scoped.description), rules.unless, 'i'
-                )
+                or not regexp_matches(coalesce(scoped.service_area, ''), rules.unless, 'i')
             )
 
 ),
