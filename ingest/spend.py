@@ -50,7 +50,9 @@ from ingest.spend_sql import install_macros
 SOURCE = "spend"
 KIND = "spend_over_500"
 # A batch is read by one read_csv call; bounded in bytes so that its temporary tables stay well inside memory.
-BATCH_BYTES = 256 * 1024 * 1024
+BATCH_BYTES = 160 * 1024 * 1024
+# DuckDB's memory while spend loads (restored afterwards): the batch tables spill to disk beyond it.
+MEMORY_LIMIT = "2GB"
 FLAGGED_ROWS_LISTED = 10
 
 FIELDS = ("body", "date", "transaction_id", "amount", "supplier_name", "supplier_id", "company_number",
@@ -609,6 +611,12 @@ def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> l
             except (duckdb.Error, OSError, UnicodeError, csv.Error) as error:
                 outcome.fail(con, "UNREADABLE", f"{type(error).__name__}: {error}")
             outcomes.append(outcome)
-        for batch in _batches(prepared):
-            _land(con, batch)
+        limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
+        con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
+        try:
+            for batch in _batches(prepared):
+                _land(con, batch)
+        finally:
+            con.execute(f"set memory_limit = '{limit}'")
+            con.execute("drop table if exists spend_landed; drop table if exists spend_judged")
     return outcomes

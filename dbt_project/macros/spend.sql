@@ -52,3 +52,17 @@
     cast(year({{ expr }}) - case when month({{ expr }}) < 4 then 1 else 0 end as varchar) || '-'
     || lpad(cast((year({{ expr }}) + case when month({{ expr }}) < 4 then 0 else 1 end) % 100 as varchar), 2, '0')
 {%- endmacro %}
+
+{#- row_signature(columns): one value standing for a combination of (nullable) columns, for joining a row back
+    to the distinct combinations it was classified by. DuckDB: its 64-bit hash (nulls included); elsewhere md5. -#}
+{% macro row_signature(columns) -%}
+    {{ return(adapter.dispatch('row_signature')(columns)) }}
+{%- endmacro %}
+
+{% macro default__row_signature(columns) -%}
+    md5(concat_ws('|', {% for c in columns %}coalesce(cast({{ c }} as varchar), '\x00'){{ ", " if not loop.last }}{% endfor %}))
+{%- endmacro %}
+
+{% macro duckdb__row_signature(columns) -%}
+    hash({{ columns | join(', ') }})
+{%- endmacro %}

@@ -10,7 +10,11 @@ with
 
 lines as (
 
-    select * from {{ ref('stg_spend__lines') }}
+    select
+        *,
+        {{ row_signature(['service_area', 'expense_type', 'expense_code', 'description', 'supplier_name']) }}
+            as signature
+    from {{ ref('stg_spend__lines') }}
     where not is_repeat
 
 ),
@@ -36,6 +40,7 @@ supplier_kinds as (
 signatures as (
 
     select distinct
+        lines.signature,
         lines.service_area,
         lines.expense_type,
         lines.expense_code,
@@ -72,19 +77,12 @@ scoped as (
 matches as (
 
     select
-        scoped.service_area,
-        scoped.expense_type,
-        scoped.expense_code,
-        scoped.description,
-        scoped.supplier_name,
+        scoped.signature,
         rules.rule_id,
         rules.category,
         rules.review,
         row_number() over (
-            partition by
-                scoped.service_area, scoped.expense_type, scoped.expense_code, scoped.description,
-                scoped.supplier_name
-            order by rules.priority, rules.rule_id
+            partition by scoped.signature order by rules.priority, rules.rule_id
         ) as rule_rank
     from scoped
     inner join rules
@@ -124,11 +122,7 @@ matches as (
 classified_signatures as (
 
     select
-        scoped.service_area,
-        scoped.expense_type,
-        scoped.expense_code,
-        scoped.description,
-        scoped.supplier_name,
+        scoped.signature,
         scoped.supplier_provider_kinds,
         scoped.is_childrens_services,
         coalesce(
@@ -144,11 +138,7 @@ classified_signatures as (
     from scoped
     left join matches
         on
-            scoped.service_area is not distinct from matches.service_area
-            and scoped.expense_type is not distinct from matches.expense_type
-            and scoped.expense_code is not distinct from matches.expense_code
-            and scoped.description is not distinct from matches.description
-            and scoped.supplier_name is not distinct from matches.supplier_name
+            scoped.signature = matches.signature
             and matches.rule_rank = 1
 
 ),
@@ -184,12 +174,7 @@ final as (
         lines.load_id
     from lines
     inner join classified_signatures
-        on
-            lines.service_area is not distinct from classified_signatures.service_area
-            and lines.expense_type is not distinct from classified_signatures.expense_type
-            and lines.expense_code is not distinct from classified_signatures.expense_code
-            and lines.description is not distinct from classified_signatures.description
-            and lines.supplier_name is not distinct from classified_signatures.supplier_name
+        on lines.signature = classified_signatures.signature
 
 )
 

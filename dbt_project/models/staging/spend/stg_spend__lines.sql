@@ -69,18 +69,35 @@ keyed as (
 
 ),
 
-occurrences as (
+-- Only keys seen more than once in an LA (split lines of one transaction, or repeats across files) need the
+-- window functions below; every other line is its own single copy.
+repeated_keys as (
 
     select
-        *,
-        row_number() over (
-            partition by la_gss_code, source_file, line_key order by source_row_number
-        ) as occurrence_in_file
+        la_gss_code,
+        line_key
     from keyed
+    group by la_gss_code, line_key
+    having count(*) > 1
 
 ),
 
-ranked as (
+occurrences as (
+
+    select
+        keyed.*,
+        row_number() over (
+            partition by keyed.la_gss_code, keyed.source_file, keyed.line_key order by keyed.source_row_number
+        ) as occurrence_in_file
+    from keyed
+    inner join repeated_keys
+        on
+            keyed.la_gss_code = repeated_keys.la_gss_code
+            and keyed.line_key = repeated_keys.line_key
+
+),
+
+ranked_repeats as (
 
     select
         *,
@@ -98,6 +115,32 @@ ranked as (
         ) as kept_source_row_number,
         count(*) over (partition by la_gss_code, line_key, occurrence_in_file) as copies
     from occurrences
+
+),
+
+singles as (
+
+    select
+        keyed.*,
+        1 as occurrence_in_file,
+        1 as copy_rank,
+        keyed.source_file as kept_source_file,
+        keyed.source_row_number as kept_source_row_number,
+        1 as copies
+    from keyed
+    where not exists (
+        select 1
+        from repeated_keys
+        where keyed.la_gss_code = repeated_keys.la_gss_code and keyed.line_key = repeated_keys.line_key
+    )
+
+),
+
+ranked as (
+
+    select * from ranked_repeats
+    union all
+    select * from singles
 
 )
 
