@@ -41,7 +41,7 @@ def _summarise(db: Path) -> list[tuple]:
 
 
 # Inbox folders an ingest asset reads today; the others of the contract get theirs in later issues.
-LOADED_FOLDERS = {"ofsted", "ssda903", "placement_costs"}
+LOADED_FOLDERS = {"ofsted", "ssda903", "placement_costs", "spend"}
 
 
 def _report_unloaded_folders(inbox: Path) -> None:

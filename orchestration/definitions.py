@@ -13,6 +13,8 @@ from orchestration.defs.ofsted.checks import CHECKS as OFSTED_CHECKS
 from orchestration.defs.placement_costs.assets import placement_cost_extracts
 from orchestration.defs.placement_costs.checks import CHECKS as PLACEMENT_COSTS_CHECKS
 from orchestration.defs.publish.assets import published_marts
+from orchestration.defs.spend.assets import spend_files
+from orchestration.defs.spend.checks import CHECKS as SPEND_CHECKS
 from orchestration.defs.ssda903.assets import ssda903_returns
 from orchestration.defs.ssda903.checks import CHECKS as SSDA903_CHECKS
 from orchestration.defs.schedules import build_everything, daily_build, inbox_sensor
@@ -21,8 +23,8 @@ from orchestration.defs.warehouse_dbt.project import dbt_project
 from orchestration.lib.warehouse import WarehouseResource
 
 defs = dg.Definitions(
-    assets=[ofsted_register, ssda903_returns, placement_cost_extracts, *DBT_ASSETS, published_marts],
-    asset_checks=[*OFSTED_CHECKS, *SSDA903_CHECKS, *PLACEMENT_COSTS_CHECKS],
+    assets=[ofsted_register, ssda903_returns, spend_files, placement_cost_extracts, *DBT_ASSETS, published_marts],
+    asset_checks=[*OFSTED_CHECKS, *SSDA903_CHECKS, *SPEND_CHECKS, *PLACEMENT_COSTS_CHECKS],
     jobs=[build_everything],
     schedules=[daily_build],
     sensors=[inbox_sensor],

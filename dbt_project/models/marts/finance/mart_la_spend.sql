@@ -1,0 +1,71 @@
+-- One row per LA x financial year x spend category x provider group: what each council paid (spend over £500
+-- files, each transaction once), by the category its lines were classified into. Until the provider-group
+-- roll-up lands, the provider group is the supplier's organisation key (its normalised name): spellings of one
+-- organisation meet, brands and subsidiaries of one group do not yet. Withheld suppliers form one group.
+
+with
+
+lines as (
+
+    select * from {{ ref('int_spend__lines_classified') }}
+
+),
+
+local_authorities as (
+
+    select * from {{ ref('dim_local_authority') }}
+
+),
+
+categories as (
+
+    select * from {{ ref('spend_categories') }}
+
+),
+
+grouped as (
+
+    select
+        la_gss_code,
+        financial_year,
+        spend_category,
+        case when is_supplier_withheld then 'WITHHELD' else 'ORG:' || supplier_key end as provider_group_id,
+        case
+            when is_supplier_withheld then 'Supplier withheld (personal data)'
+            else mode(supplier_name)
+        end as provider_group_name,
+        sum(amount) as spend,
+        count(*) as transaction_count,
+        count(*) filter (where amount < 0) as credit_transactions,
+        count(distinct supplier_name) as supplier_names,
+        count(*) filter (where needs_review) as transactions_to_review
+    from lines
+    group by la_gss_code, financial_year, spend_category, provider_group_id, is_supplier_withheld
+
+),
+
+final as (
+
+    select
+        grouped.la_gss_code,
+        local_authorities.la_name,
+        grouped.financial_year,
+        grouped.spend_category,
+        categories.is_childrens_placement,
+        grouped.provider_group_id,
+        grouped.provider_group_name,
+        'normalised supplier name' as provider_group_method,
+        grouped.spend,
+        grouped.transaction_count as transactions,  -- noqa: RF04
+        grouped.credit_transactions,
+        grouped.supplier_names,
+        grouped.transactions_to_review
+    from grouped
+    left join local_authorities
+        on grouped.la_gss_code = local_authorities.la_gss_code
+    left join categories
+        on grouped.spend_category = categories.spend_category
+
+)
+
+select * from final
