@@ -57,14 +57,14 @@ keyed as (
 
     select
         *,
-        concat_ws(
-            '|', transaction_id, payment_date, amount,
+        md5(concat_ws(
+            '|', la_gss_code, transaction_id, payment_date, amount,
             case
                 when
                     transaction_id is null
                     then concat_ws('|', supplier_name_published, service_area, expense_type, description)
             end
-        ) as line_key
+        )) as line_key
     from renamed
 
 ),
