@@ -40,6 +40,7 @@ from ingest.csv_files import (
     ends_mid_record,
     find_header,
     head_records,
+    line_ending,
     normalise_header,
     sha256_of,
 )
@@ -228,7 +229,11 @@ class Prepared:
 
     @property
     def shape(self) -> tuple:
-        return (self.n_columns, self.header.index + 1, tuple(sorted(self.mapping.items())))
+        return (self.n_columns, self.header.index + 1, tuple(sorted(self.mapping.items())), self.header_has_line_break)
+
+    @property
+    def header_has_line_break(self) -> bool:
+        return any("\n" in cell or "\r" in cell for cell in self.header.cells)
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -332,6 +337,12 @@ def _land_batch(con: duckdb.DuckDBPyConnection, batch: list[Prepared], parallel:
     extra = " or ".join(f"l.c{i} is not null" for i in range(n, width))
     short = f"l.c{n - 1} is null"
     amount_col, date_col = (f"nullif(trim(l.c{first.mapping[name][0]}), '')" for name in ("amount", "date"))
+    # A quoted line break in the header misleads DuckDB's line-ending guess (it then reads no rows, silently):
+    # such files are given their line ending, and DuckDB reads nothing in strict mode with it, so not strict.
+    if first.header_has_line_break:
+        separator = f"new_line = '{line_ending(first.readable)}', strict_mode = false,"
+    else:
+        separator = "strict_mode = true,"
     con.execute("begin transaction")
     try:
         con.execute("drop table if exists spend_rejects; drop table if exists spend_scans")
@@ -348,8 +359,8 @@ def _land_batch(con: duckdb.DuckDBPyConnection, batch: list[Prepared], parallel:
             f"""
             create or replace temp table spend_landed as
             select * from read_csv(
-                ?, header = false, skip = {skip}, columns = {columns}, filename = true,
-                delim = ',', quote = '"', escape = '"', auto_detect = false, strict_mode = true,
+                ?, header = false, skip = {skip}, columns = {columns}, filename = true, {separator}
+                delim = ',', quote = '"', escape = '"', auto_detect = false,
                 null_padding = true, nullstr = '\x01', parallel = {str(parallel).lower()}, ignore_errors = true,
                 store_rejects = true, rejects_table = 'spend_rejects', rejects_scan = 'spend_scans'
             )

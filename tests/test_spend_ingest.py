@@ -283,3 +283,21 @@ def test_amounts_summed_per_file_match_plain_python(faults):
         got = con.execute("select sum(amount) from raw.spend_lines where source_file like ?", [f"%{name}"]
                           ).fetchone()[0]
         assert got == expected, name
+
+
+@pytest.mark.parametrize("line_end", ["\r\n", "\n"])
+def test_a_header_cell_with_a_line_break_still_loads_every_line(tmp_path, line_end):
+    """Calderdale's June file re-saved with 'Net\\nAmount' as a quoted header cell: DuckDB's line-ending guess is
+    misled by it and would read no rows at all without saying so; every line must still load."""
+    source = REAL_FILES["Calderdale"][0]
+    records = csv_records(source)
+    records[0][records[0].index("Net Amount")] = "Net\nAmount"
+    target = tmp_path / "inbox" / "spend" / "Calderdale" / source.name
+    target.parent.mkdir(parents=True)
+    with open(target, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, lineterminator=line_end).writerows(records)
+    con, outcomes = load(tmp_path / "inbox", tmp_path / "w.duckdb")
+    outcome = outcomes[source.name]
+    assert (outcome.status, outcome.rows_read, outcome.rows_loaded) == ("loaded", len(records) - 1, len(records) - 1)
+    expected = sum(Decimal(r[records[0].index("Net\nAmount")]) for r in records[1:])
+    assert con.execute("select sum(amount) from raw.spend_lines").fetchone()[0] == expected
