@@ -56,8 +56,6 @@ def staging_providers_suite() -> gx.ExpectationSuite:
         expectations=[
             gxe.ExpectColumnValuesToMatchRegex(column="urn", regex=URN_PATTERN),
             gxe.ExpectCompoundColumnsToBeUnique(column_list=["file_sha256", "urn"]),
-            # A year may bring a provision type nobody has seen: flag it without stopping the build.
-            gxe.ExpectColumnValuesToBeInSet(column="provision_type", value_set=known_provision_types(), mostly=0.99),
             gxe.ExpectColumnValuesToBeInSet(column="sector", value_set=SECTORS, mostly=0.99),
             gxe.ExpectColumnValuesToBeBetween(column="places", min_value=0, max_value=MAX_PLACES),
             gxe.ExpectColumnPairValuesAToBeGreaterThanB(

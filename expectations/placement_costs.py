@@ -79,7 +79,7 @@ STAGING_BATCH = """
     select placement_key, financial_year, start_date, end_date, is_crisis, extracts_reporting,
            cast(weekly_cost * 100 as bigint) as weekly_cost_pennies,
            cast((social_care_contribution + education_contribution + health_contribution) * 100 as bigint)
-             as contributions_pennies
+             as contributions_pennies, file_sha256
     from staging.stg_placement_costs__placements where financial_year = ?
 """
 

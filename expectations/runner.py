@@ -28,6 +28,7 @@ class SuiteOutcome:
     success: bool
     evaluated: int
     failures: list[str] = field(default_factory=list)
+    failing_rows: set | None = None  # frame index of the rows that failed; None: the whole batch
 
 
 @lru_cache(maxsize=4)
@@ -56,7 +57,10 @@ class SuiteRunner:
         Path(docs_dir).mkdir(parents=True, exist_ok=True)
         self.context = _context(str(Path(gx_root).resolve()), str(Path(docs_dir).resolve()))
 
-    def validate(self, suite: gx.ExpectationSuite, frame: pd.DataFrame, batch: str) -> SuiteOutcome:
+    def validate(self, suite: gx.ExpectationSuite, frame: pd.DataFrame, batch: str,
+                 failing_rows: bool = False) -> SuiteOutcome:
+        """failing_rows: also say which rows failed (GX's COMPLETE result format: costly on a big frame, so only
+        for frames with a row per return)."""
         context = self.context
         suite = context.suites.add_or_update(suite)
         datasource = context.data_sources.get(DATASOURCE)
@@ -72,15 +76,23 @@ class SuiteRunner:
         definition = context.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=f"{suite.name}", data=batch_definition, suite=suite)
         )
-        result = definition.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
+        result = definition.run(batch_parameters={"dataframe": frame},
+                                result_format="COMPLETE" if failing_rows else "SUMMARY")
         failures = []
+        rows: set | None = set() if failing_rows else None
         for item in result.results:
             if not item.success:
+                indexes = (item.result or {}).get("unexpected_index_list")
+                if rows is not None and indexes is not None:
+                    rows |= set(indexes)
+                else:
+                    rows = None  # a table-level expectation: the whole batch failed
                 config = item.expectation_config
                 details = {k: v for k, v in (item.result or {}).items() if k in ("unexpected_count", "observed_value", "partial_unexpected_list")}
                 kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
                 failures.append(f"{config.type} {kwargs}: {details}")
-        return SuiteOutcome(suite.name, batch, bool(result.success), len(result.results), failures)
+        return SuiteOutcome(suite.name, batch, bool(result.success), len(result.results), failures,
+                            rows if not result.success else None)
 
     def build_docs(self) -> None:
         self.context.build_data_docs(site_names=[DOCS_SITE])

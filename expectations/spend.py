@@ -33,11 +33,16 @@ def raw_spend_suite() -> gx.ExpectationSuite:
     )
 
 
-RAW_BATCHES = "select distinct la_gss_code from raw.spend_lines order by 1"
+# One batch per ledger file (each file is a return of its own), listed from the load log.
+RAW_BATCHES = """
+    select sha256, path from audit.load_log
+    where source = 'spend' and status in ('loaded', 'loaded_with_quarantine')
+    order by path
+"""
 RAW_BATCH = """
     select la_gss_code, payment_date, cast(amount as double) as amount, amount_text, date_text, source_file,
            file_sha256, source_row_number, load_id
-    from raw.spend_lines where la_gss_code = ?
+    from raw.spend_lines where file_sha256 = ?
 """
 
 
@@ -61,7 +66,7 @@ STAGING_BATCH = """
     select la_gss_code, line_key, occurrence_in_file, financial_year, is_outside_period,
            payment_date between period_start and period_end
              or coalesce(warning_rules, '') like '%DATE_OUTSIDE_PERIOD%' as in_period_or_flagged,
-           coalesce(warning_rules, '') like '%DATE_OUTSIDE_PERIOD%' as is_flagged_outside
+           coalesce(warning_rules, '') like '%DATE_OUTSIDE_PERIOD%' as is_flagged_outside, file_sha256
     from staging.stg_spend__lines where la_gss_code = ? and not is_repeat
 """
 

@@ -40,6 +40,9 @@ def raw_episodes_suite() -> gx.ExpectationSuite:
             gxe.ExpectColumnValuesToBeInSet(column="place", value_set=_codes("PLACE"), meta=_dfe("146")),
             gxe.ExpectCompoundColumnsToBeUnique(column_list=["child_id", "decom"],
                                                 meta={"note": "one row per child and episode start in a return"}),
+            # every child counted once on 31 March: no child in two episodes open at the end of the return's year
+            gxe.ExpectColumnValuesToBeBetween(column="episodes_open_31_march_for_child", max_value=1,
+                                              meta=_dfe("142/501", "a child has two episodes open on 31 March")),
             # Warnings: kept and flagged at the door, so most (not all) rows must pass.
             gxe.ExpectColumnValuesToBeInSet(column="rne", value_set=_codes("RNE"), mostly=0.95, meta=_dfe("143")),
             gxe.ExpectColumnValuesToBeInSet(column="ls", value_set=_codes("LS"), mostly=0.95, meta=_dfe("144")),
@@ -96,7 +99,16 @@ def _raw_batches(kind: str) -> str:
 
 
 RAW_EPISODES_BATCHES = _raw_batches("episodes")
-RAW_EPISODES_BATCH = "select * exclude (warning_rules) from raw.ssda903_episodes where file_sha256 = ?"
+RAW_EPISODES_BATCH = """
+    select * exclude (warning_rules, is_open_31_march),
+           case when is_open_31_march then count(*) filter (where is_open_31_march) over (partition by child_id)
+                else 0 end as episodes_open_31_march_for_child
+    from (
+        select *, decom <= make_date(collection_year, 3, 31)
+                  and (dec is null or dec > make_date(collection_year, 3, 31)) as is_open_31_march
+        from raw.ssda903_episodes where file_sha256 = ?
+    )
+"""
 RAW_HEADER_BATCHES = _raw_batches("header")
 RAW_HEADER_BATCH = "select * exclude (warning_rules) from raw.ssda903_header where file_sha256 = ?"
 RAW_UASC_BATCHES = _raw_batches("uasc")
@@ -124,7 +136,8 @@ def staging_episodes_suite() -> gx.ExpectationSuite:
 
 
 NEEDS_URN = ", ".join(f"'{code}'" for code in tables_spec().urn_required_for_place)
-# One row per LA x collection year of the staged episodes (latest return wins), aggregated in DuckDB.
+# One row per LA x collection year of the staged episodes (latest return wins), aggregated in DuckDB, naming the
+# files of that return (file_sha256s): a failing row holds back that return alone.
 STAGING_EPISODES_BATCHES = "select distinct collection_year from staging.stg_ssda903__episodes order by 1"
 STAGING_EPISODES_BATCH = f"""
     with episodes as (select * from staging.stg_ssda903__episodes),
@@ -148,7 +161,8 @@ STAGING_EPISODES_BATCH = f"""
                count(*) filter (where source_file is null or file_sha256 is null or source_row_number is null
                                 or returns_reporting is null) as without_lineage,
                count(*) filter (where place in ({NEEDS_URN}) and urn is not null) as with_urn,
-               count(*) filter (where place in ({NEEDS_URN})) as needing_urn
+               count(*) filter (where place in ({NEEDS_URN})) as needing_urn,
+               string_agg(distinct file_sha256, ',') as file_sha256s
         from episodes where collection_year = $1 group by all
     ),
     repeated as (
@@ -159,7 +173,8 @@ STAGING_EPISODES_BATCH = f"""
            coalesce(o.children_open_31_march, 0) as children_open_31_march,
            coalesce(b.ends_before_start, 0) as ends_before_start, coalesce(b.without_lineage, 0) as without_lineage,
            coalesce(r.repeated_episodes, 0) as repeated_episodes,
-           coalesce(cast(b.with_urn as double) / nullif(b.needing_urn, 0), 1) as share_with_urn_where_needed
+           coalesce(cast(b.with_urn as double) / nullif(b.needing_urn, 0), 1) as share_with_urn_where_needed,
+           b.file_sha256s
     from years
     left join open_on_31_march as o using (la_gss_code, collection_year)
     left join by_return as b using (la_gss_code, collection_year)

@@ -40,6 +40,57 @@ create table if not exists audit.quarantine (
     message varchar not null,
     raw_values varchar
 );
+-- A return (one LA's SSDA903 collection year, one ledger file, one register snapshot, one placement-cost extract)
+-- that failed a blocking check at the raw or staging layer: one row per check x file. Checks replace their own
+-- rows for the files they judged again; a hold on files no longer judged stays.
+create table if not exists audit.return_holds (
+    check_name varchar not null,
+    layer varchar not null,
+    file_sha256 varchar not null,
+    message varchar not null,
+    run_id varchar,
+    recorded_at timestamp not null
+);
+-- Every loaded or failed file with the return it belongs to.
+create or replace view audit.return_files as
+select
+    source,
+    la as la_gss_code,
+    case
+        when source = 'ssda903' then cast(year(reference_date) as varchar)
+        when source in ('placement_costs', 'spend') then  -- the financial year, written 2023-24
+            cast(year(reference_date) - case when month(reference_date) < 4 then 1 else 0 end as varchar) || '-'
+            || right(cast(year(reference_date) + case when month(reference_date) < 4 then 0 else 1 end as varchar), 2)
+        else cast(reference_date as varchar)
+    end as period,
+    source || '|' || coalesce(la, 'national') || '|'
+        || case when source = 'spend' or reference_date is null then file_name else cast(reference_date as varchar) end
+        as return_key,
+    path, file_name, sha256 as file_sha256, kind, reference_date, load_id, loaded_at, status, error
+from audit.load_log
+where status <> 'duplicate';
+-- Held back: the files a blocking check failed, with every file of the same return landed in the same load.
+create or replace view audit.held_back_files as
+with submissions as (
+    select distinct return_key, load_id
+    from audit.return_files
+    where file_sha256 in (select file_sha256 from audit.return_holds)
+)
+select distinct f.file_sha256
+from audit.return_files as f
+inner join submissions as s on f.return_key = s.return_key and f.load_id = s.load_id
+where f.file_sha256 is not null;
+-- What staging reads: of each file path, the latest loaded version that is not held back. A flawed
+-- resubmission therefore leaves the last good version standing; a good one replaces it.
+create or replace view audit.included_files as
+select source, la_gss_code, period, return_key, path, file_sha256, load_id, loaded_at
+from (
+    select *, row_number() over (partition by source, path order by loaded_at desc) as version_rank
+    from audit.return_files
+    where status in ('loaded', 'loaded_with_quarantine')
+      and file_sha256 not in (select file_sha256 from audit.held_back_files)
+)
+where version_rank = 1;
 """
 
 LOADED = "loaded"

@@ -1,7 +1,10 @@
-"""`warehouse build`: materialise every asset from an inbox into a DuckDB file, then say what failed.
+"""`warehouse build`: materialise every asset from an inbox into a DuckDB file, then say what was published.
 
 Runs the same job the daemon schedules (build_everything), in this process, against the Dagster instance
-in $DAGSTER_HOME. Exit code 1 if any step or blocking check failed, or any file could not be loaded.
+in $DAGSTER_HOME. Exit codes, for alerting:
+  0  published, and every return present in the inbox was included;
+  3  published, with some returns held back or carried forward from an earlier build (marts.build_coverage);
+  1  (or any other) nothing new was published: a step or a check that no single return owns failed.
 """
 
 from __future__ import annotations
@@ -42,6 +45,28 @@ def _summarise(db: Path) -> list[tuple]:
 
 # Inbox folders an ingest asset reads today; the others of the contract get theirs in later issues.
 LOADED_FOLDERS = {"ofsted", "ssda903", "placement_costs", "spend"}
+PUBLISHED_WITH_HOLDS = 3
+
+
+def _coverage(db: Path) -> tuple[list[str], list[tuple], list[tuple]]:
+    """(absent sources, returns not included as sent, missing returns) of the build just run."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        present = {row[0] for row in con.execute("select distinct source from audit.load_log").fetchall()}
+        has_coverage = con.execute("select count(*) from information_schema.tables "
+                                   "where table_schema = 'marts' and table_name = 'build_coverage'").fetchone()[0]
+        if not has_coverage:
+            return sorted(LOADED_FOLDERS - present), [], []
+        not_as_sent = con.execute(
+            "select source, coalesce(la_name, la_gss_code, 'national'), period, status, check_names, reason, "
+            "files_held_back from marts.build_coverage where status in ('held_back', 'carried_forward') "
+            "order by 1, 2, 3").fetchall()
+        missing = con.execute(
+            "select source, period, count(*), string_agg(coalesce(la_name, la_gss_code), ', ' order by la_name) "
+            "from marts.build_coverage where status = 'missing' group by all order by 1, 2").fetchall()
+    finally:
+        con.close()
+    return sorted(LOADED_FOLDERS - present), not_as_sent, missing
 
 
 def _report_unloaded_folders(inbox: Path) -> None:
@@ -80,7 +105,13 @@ def build(inbox: str | None, db: str | None) -> int:
     for evaluation in evaluations:
         name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
         if evaluation.check_name.startswith("gx_"):
-            print(f"  GX suite {'passed' if evaluation.passed else 'FAILED'}: {name}")
+            verdict = ("passed" if evaluation.passed else "FAILED" if evaluation.severity == dg.AssetCheckSeverity.ERROR
+                       else "held returns back")
+            no_input = " (no input)" if evaluation.metadata.get("no_input") else ""
+            print(f"  GX suite {verdict}: {name}{no_input}")
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN:
+            held = evaluation.metadata.get("held_back") or evaluation.metadata.get("unknown_provision_types")
+            print(f"CHECK WARNING {name}: {evaluation.description}\n{held.value if held else ''}")
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
             failed_checks.append(name)
             failures = evaluation.metadata.get("failures")
@@ -88,18 +119,31 @@ def build(inbox: str | None, db: str | None) -> int:
     failed_files = _summarise(db_path)
     _report_unloaded_folders(settings.inbox_dir())
     published = db_path.parent / "published" / "warehouse.duckdb"
-    print(f"\nPublished marts (last good build, read-only): {published}")
-    print("Query them, e.g.:\n  .venv/bin/python -c \"import duckdb; print(duckdb.connect('"
-          f"{published}', read_only=True).sql('select * from marts.mart_market_supply limit 10'))\"")
     if failed_files:
         print(f"\n{len(failed_files)} file(s) could not be loaded (see audit.load_log):")
         for path, error in failed_files:
             print(f"  FAILED {path}\n         {error}")
     if failed_steps or failed_checks:
         print(f"\nBuild FAILED: steps {failed_steps or 'none'}; blocking checks {failed_checks or 'none'}")
+        print(f"Nothing new was published; {published} is the last good build's, unchanged.")
         return 1
-    print("\nBuild succeeded." + (" Some files failed: see above." if failed_files else ""))
-    return 1 if failed_files and os.environ.get("WAREHOUSE_STRICT_FILES") else 0
+    absent, not_as_sent, missing = _coverage(db_path)
+    print(f"\nPublished marts (read-only): {published}")
+    print("Query them, e.g.:\n  .venv/bin/python -c \"import duckdb; print(duckdb.connect('"
+          f"{published}', read_only=True).sql('select * from marts.build_coverage limit 10'))\"")
+    if absent:
+        print(f"\nNo input for: {', '.join(absent)} (their marts are empty)")
+    for source, period, count, las in missing:
+        print(f"Missing {source} returns for {period} ({count} LA(s) a configured grouping expects): {las}")
+    if not_as_sent:
+        print(f"\n{len(not_as_sent)} return(s) not published as sent (marts.build_coverage):")
+        for source, la, period, status, checks, reason, files in not_as_sent:
+            print(f"  {status.upper():<15} {source} {la} {period}: {checks}\n      files: {files}\n"
+                  f"      {(reason or '')[:600]}")
+        print(f"\nBuild published, with held-back or carried-forward returns (exit {PUBLISHED_WITH_HOLDS}).")
+        return PUBLISHED_WITH_HOLDS
+    print("\nBuild succeeded: every return present was included.")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,8 @@ raw_check = gx_asset_check(
     suite=suites.raw_placement_costs_suite,
     batches_sql=suites.RAW_BATCHES,
     batch_sql=suites.RAW_BATCH,
+    source="placement_costs",
+    holds_back=True,
     description="Each landed extract: required columns, hashed placement keys, costs present, numeric (whole "
     "pennies) and not negative, known placement types and routes, one row per placement and year.",
 )
@@ -23,6 +25,8 @@ staging_check = gx_asset_check(
     suite=suites.staging_placements_suite,
     batches_sql=suites.STAGING_BATCHES,
     batch_sql=suites.STAGING_BATCH,
+    source="placement_costs",
+    holds_back=True,
     description="Each financial year: end not before start, contributions add up to the weekly cost to the penny, "
     "one row per placement and year after the latest extract won.",
 )
@@ -32,6 +36,7 @@ mart_check = gx_asset_check(
     suite=suites.mart_placement_costs_suite,
     batches_sql=None,
     batch_sql=suites.MART_RECONCILIATION,
+    source="placement_costs",
     description="Per LA x year x placement type: placements, bed nights and weekly cost totals equal the staged "
     "rows (nights recounted from staged dates); contribution shares between 0 and 1; placements excluding "
     "crisis never above placements.",

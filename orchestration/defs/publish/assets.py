@@ -45,9 +45,21 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         for table in tables:
             con.execute(f"create table marts.{table} as select * from warehouse.marts.{table}")
             rows[table] = con.execute(f"select count(*) from marts.{table}").fetchone()[0]
+        not_as_sent = con.execute(
+            "select status, source, coalesce(la_name, la_gss_code, 'national'), period, check_names "
+            "from marts.build_coverage where status in ('held_back', 'carried_forward') order by 1, 2, 3, 4"
+        ).fetchall() if "build_coverage" in tables else []
         con.execute("detach warehouse")
     finally:
         con.close()
     os.replace(staging_copy, target)  # readers see the old file or the new one, never half of one
     target.chmod(0o444)
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(target)), **rows})
+    if not_as_sent:
+        context.log.warning(f"published with {len(not_as_sent)} return(s) held back or carried forward")
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(target)),
+        "returns_not_as_sent": dg.MetadataValue.md(
+            "\n".join(f"- {status}: {source} {la} {period} ({checks})"
+                       for status, source, la, period, checks in not_as_sent) or "none"),
+        **rows,
+    })

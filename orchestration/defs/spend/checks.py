@@ -12,6 +12,8 @@ raw_spend_check = gx_asset_check(
     suite=suites.raw_spend_suite,
     batches_sql=suites.RAW_BATCHES,
     batch_sql=suites.RAW_BATCH,
+    source="spend",
+    holds_back=True,
     description="Each LA's landed spend lines: required canonical fields found (payment date, amount), amounts "
     "numeric and their published text a number, provenance present.",
 )
@@ -21,6 +23,8 @@ staging_spend_check = gx_asset_check(
     suite=suites.staging_spend_suite,
     batches_sql=suites.STAGING_BATCHES,
     batch_sql=suites.STAGING_BATCH,
+    source="spend",
+    holds_back=True,
     description="Each LA's transactions: dated inside their file's period (or flagged DATE_OUTSIDE_PERIOD), no "
     "transaction kept from two overlapping files.",
 )
@@ -30,6 +34,7 @@ mart_la_spend_check = gx_asset_check(
     suite=suites.mart_la_spend_suite,
     batches_sql=None,
     batch_sql=suites.MART_LA_SPEND_RECONCILIATION,
+    source="spend",
     description="Per LA x financial year: spend in the mart equals the sum of its classified ledger lines and of "
     "the staged transactions, to the penny; every transaction counted once.",
     additional_deps=[dg.AssetKey(["intermediate", "int_spend__lines_classified"])],

@@ -12,6 +12,8 @@ raw_episodes_check = gx_asset_check(
     suite=suites.raw_episodes_suite,
     batches_sql=suites.RAW_EPISODES_BATCHES,
     batch_sql=suites.RAW_EPISODES_BATCH,
+    source="ssda903",
+    holds_back=True,
     description="Each landed episodes file: hashed child ids, valid DECOM/DEC in order, PLACE codes "
     "(DfE 141, 356, 146), code lists and URN/postcode forms (143-149, 178, 1008, 392c).",
 )
@@ -21,6 +23,8 @@ raw_header_check = gx_asset_check(
     suite=suites.raw_header_suite,
     batches_sql=suites.RAW_HEADER_BATCHES,
     batch_sql=suites.RAW_HEADER_BATCH,
+    source="ssda903",
+    holds_back=True,
     description="Each landed header file: one row per child (INT32), month of birth (102), sex and ethnicity codes.",
 )
 raw_uasc_check = gx_asset_check(
@@ -29,6 +33,8 @@ raw_uasc_check = gx_asset_check(
     suite=suites.raw_uasc_suite,
     batches_sql=suites.RAW_UASC_BATCHES,
     batch_sql=suites.RAW_UASC_BATCH,
+    source="ssda903",
+    holds_back=True,
     description="Each landed UASC file: one row per child (INT36), month of birth present.",
 )
 
@@ -40,6 +46,7 @@ la_sufficiency_check = gx_asset_check(
     suite=suites.la_sufficiency_reconciliation_suite,
     batches_sql=None,
     batch_sql=suites.LA_SUFFICIENCY_RECONCILIATION,
+    source="ssda903",
     description="Per LA x 31 March: every child counted once (the mart equals the distinct children in open "
     "spells, and the placement mix adds up to it); shares between 0 and 1.",
     additional_deps=[dg.AssetKey(["intermediate", "int_placement_spells_joined"])],
@@ -50,6 +57,7 @@ residential_occupancy_check = gx_asset_check(
     suite=suites.residential_occupancy_suite,
     batches_sql=suites.RESIDENTIAL_OCCUPANCY_BATCHES,
     batch_sql=suites.RESIDENTIAL_OCCUPANCY_BATCH,
+    source="ssda903",
     description="Per year of months: children in an LA's children's homes never above their places; share of "
     "places taken by the LA's own children between 0 and 1.",
 )
@@ -60,6 +68,8 @@ staging_episodes_check = gx_asset_check(
     suite=suites.staging_episodes_suite,
     batches_sql=suites.STAGING_EPISODES_BATCHES,
     batch_sql=suites.STAGING_EPISODES_BATCH,
+    source="ssda903",
+    holds_back=True,
     description="Per LA x collection year of the staged episodes (latest return wins): no episode ending before "
     "it starts (DfE 356), one row per child and start, no child in two episodes open on 31 March, every row "
     "naming its return, URNs where the placement type needs one (218).",

@@ -1,7 +1,7 @@
 -- Sufficiency of each region and configured consortium on each 31 March: the sum of its member LAs' rows of
 -- mart_la_sufficiency (the LA in force that year: Somerset County Council's rows to 2023 count for Somerset). Children
--- are counted by the LA that looks after them; a grouping's total covers the members whose returns are loaded,
--- and the row says how many that is. "Inside the region" is the LA's government office region.
+-- are counted by the LA that looks after them; a grouping's total covers the members whose returns are published,
+-- and the row says whether that is all of them (las_expected, las_included, complete: build_coverage). "Inside the region" is the LA's government office region.
 
 {% set summed_columns = [
     'children_looked_after', 'in_house_fostering', 'ifa_fostering', 'kinship', 'own_residential',
@@ -30,6 +30,42 @@ groupings as (
 lineage as (
 
     select * from {{ ref('int_local_authority_lineage') }}
+
+),
+
+coverage as (
+
+    select * from {{ ref('build_coverage') }}
+
+),
+
+-- a member's return for the year is published (included or carried forward), its own or its predecessor's
+published_returns as (
+
+    select distinct
+        lineage.la_gss_code as member_la_gss_code,
+        cast(coverage.period as integer) as collection_year
+    from coverage
+    inner join lineage
+        on
+            coverage.la_gss_code = lineage.la_gss_code
+            or coverage.la_gss_code = lineage.predecessor_la_gss_code
+    where coverage.source = 'ssda903' and coverage.is_published
+
+),
+
+completeness as (
+
+    select
+        groupings.grouping_type,
+        groupings.grouping_name,
+        published_returns.collection_year,
+        count(distinct groupings.la_gss_code) as las_included
+    from groupings
+    inner join published_returns
+        on groupings.la_gss_code = published_returns.member_la_gss_code
+    where groupings.is_current
+    group by groupings.grouping_type, groupings.grouping_name, published_returns.collection_year
 
 ),
 
@@ -109,6 +145,9 @@ final as (
         summed.collection_year,
         cast(members.member_las as bigint) as member_las,
         cast(summed.las_reporting as bigint) as las_reporting,
+        cast(members.member_las as bigint) as las_expected,
+        cast(coalesce(completeness.las_included, 0) as bigint) as las_included,
+        coalesce(completeness.las_included, 0) = members.member_las as complete,
         {% for column in summed_columns %}
             cast(summed.{{ column }} as bigint) as {{ column }},
         {% endfor %}
@@ -121,6 +160,11 @@ final as (
         on
             summed.grouping_type = members.grouping_type
             and summed.grouping_name = members.grouping_name
+    left join completeness
+        on
+            summed.grouping_type = completeness.grouping_type
+            and summed.grouping_name = completeness.grouping_name
+            and summed.collection_year = completeness.collection_year
 
 )
 

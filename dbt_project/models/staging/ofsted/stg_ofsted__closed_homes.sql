@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('ofsted', 'ofsted_closed_homes') }}
+    where {{ included_files_only() }}
 
 ),
 

@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('ofsted', 'ofsted_places') }}
+    where {{ included_files_only() }}
 
 ),
 

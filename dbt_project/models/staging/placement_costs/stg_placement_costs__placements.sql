@@ -7,6 +7,7 @@ with
 source as (
 
     select * from {{ source('placement_costs', 'placement_costs') }}
+    where {{ included_files_only() }}
 
 ),
 

@@ -12,6 +12,7 @@ with
 source as (
 
     select * from {{ source('spend', 'spend_lines') }}
+    where {{ included_files_only() }}
 
 ),
 

@@ -5,6 +5,7 @@ with
 source as (
 
     select * from {{ source('ssda903', 'ssda903_header') }}
+    where {{ included_files_only() }}
 
 ),
 

@@ -7,6 +7,7 @@ with
 source as (
 
     select * from {{ source('ssda903', 'ssda903_episodes') }}
+    where {{ included_files_only() }}
 
 ),
 

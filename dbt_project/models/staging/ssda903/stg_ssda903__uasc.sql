@@ -6,6 +6,7 @@ with
 source as (
 
     select * from {{ source('ssda903', 'ssda903_uasc') }}
+    where {{ included_files_only() }}
 
 ),
 
