@@ -33,16 +33,13 @@ def raw_spend_suite() -> gx.ExpectationSuite:
     )
 
 
-# One batch per ledger file (each file is a return of its own), listed from the load log.
-RAW_BATCHES = """
-    select sha256, path from audit.load_log
-    where source = 'spend' and status in ('loaded', 'loaded_with_quarantine')
-    order by path
-"""
+# One batch per LA (one GX run for all its ledger files, each a return of its own): a failing row holds back its
+# file alone (file_sha256).
+RAW_BATCHES = "select distinct la_gss_code from raw.spend_lines order by 1"
 RAW_BATCH = """
     select la_gss_code, payment_date, cast(amount as double) as amount, amount_text, date_text, source_file,
            file_sha256, source_row_number, load_id
-    from raw.spend_lines where file_sha256 = ?
+    from raw.spend_lines where la_gss_code = ?
 """
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from orchestration.defs.audit.assets import returns
 from orchestration.defs.ofsted.assets import ofsted_register
 from orchestration.defs.ofsted.checks import CHECKS as OFSTED_CHECKS
 from orchestration.defs.placement_costs.assets import placement_cost_extracts
@@ -23,7 +24,8 @@ from orchestration.defs.warehouse_dbt.project import dbt_project
 from orchestration.lib.warehouse import WarehouseResource
 
 defs = dg.Definitions(
-    assets=[ofsted_register, ssda903_returns, spend_files, placement_cost_extracts, *DBT_ASSETS, published_marts],
+    assets=[ofsted_register, ssda903_returns, spend_files, placement_cost_extracts, returns, *DBT_ASSETS,
+            published_marts],
     asset_checks=[*OFSTED_CHECKS, *SSDA903_CHECKS, *SPEND_CHECKS, *PLACEMENT_COSTS_CHECKS],
     jobs=[build_everything],
     schedules=[daily_build],

@@ -6,7 +6,9 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+# Another copy of the dbt project (a patched model under test, an analyst's branch) can be run against the same
+# warehouse by pointing WAREHOUSE_DBT_PROJECT_DIR at it.
+DBT_PROJECT_DIR = Path(os.environ.get("WAREHOUSE_DBT_PROJECT_DIR") or REPO_ROOT / "dbt_project").resolve()
 WAREHOUSE_POOL = "warehouse"  # DuckDB allows one writer: every step that opens the file shares this pool
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any, Mapping
 
 import dagster as dg
@@ -13,8 +16,10 @@ settings.warehouse_db()  # exports an absolute WAREHOUSE_DB before dbt parses th
 
 dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
 if not dbt_project.manifest_path.exists():
-    # CI, pytest and `make` prepare the manifest first; this only saves a first `dagster dev` from failing.
-    dbt_project.preparer.prepare(dbt_project)
+    # CI, pytest and `make` prepare the manifest first; this saves a first `dagster dev`, or a copy of the project
+    # (WAREHOUSE_DBT_PROJECT_DIR), from failing. The dbt beside this Python, which PATH may not hold.
+    subprocess.run([str(Path(sys.executable).parent / "dbt"), "parse", "--quiet", "--profiles-dir", "."],
+                   cwd=settings.DBT_PROJECT_DIR, check=True)
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
