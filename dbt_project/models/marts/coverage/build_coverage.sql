@@ -137,8 +137,10 @@ returns as (
         count(*) filter (where file_states.file_state <> 'included') as files_not_as_sent,
         string_agg(file_states.path, '; ' order by file_states.path) as files,
         string_agg(file_states.file_sha256, '; ' order by file_states.path) as file_sha256s,
-        string_agg(file_states.path, '; ' order by file_states.path)
-            filter (where file_states.file_state <> 'included') as files_held_back
+        string_agg(
+            case when file_states.file_state <> 'included' then file_states.path end, '; '
+            order by file_states.path
+        ) as files_held_back
     from file_states
     group by file_states.source, file_states.la_gss_code, file_states.period, file_states.return_key
 

@@ -1,7 +1,8 @@
 -- Sufficiency of each region and configured consortium on each 31 March: the sum of its member LAs' rows of
 -- mart_la_sufficiency (the LA in force that year: Somerset County Council's rows to 2023 count for Somerset). Children
 -- are counted by the LA that looks after them; a grouping's total covers the members whose returns are published,
--- and the row says whether that is all of them (las_expected, las_included, complete: build_coverage). "Inside the region" is the LA's government office region.
+-- and the row says whether that is all of them (las_expected, las_included, complete: build_coverage). "Inside the
+-- region" is the LA's government office region.
 
 {% set summed_columns = [
     'children_looked_after', 'in_house_fostering', 'ifa_fostering', 'kinship', 'own_residential',
