@@ -115,6 +115,11 @@ def test_build_passes_its_checks_despite_bad_files(spend_build, db):
     assert "gx_raw_spend_lines" in build.output or db.execute("select count(*) from raw.spend_lines").fetchone()[0]
     failed = dict(db.execute("select file_name, error from audit.load_log where status = 'failed'").fetchall())
     assert set(failed) == NOT_LOADED
+    # each refused ledger is a return held back, named in build_coverage with its load error
+    held = db.execute("select files_held_back, check_names, reason from marts.build_coverage "
+                      "where source = 'spend' and status = 'held_back'").fetchall()
+    assert {Path(files).name for files, _, _ in held} == NOT_LOADED
+    assert all(checks == "load" and "[" in reason for _, checks, reason in held)
 
 
 def test_mart_spend_equals_plain_python_totals(ledgers, db):

@@ -186,7 +186,7 @@ sent_for_member as (
             sent.la_gss_code = members.la_gss_code
             or sent.la_gss_code = members.predecessor_la_gss_code
             or sent.la_gss_code = members.current_la_gss_code
-    where sent.source in ('ssda903', 'placement_costs', 'spend')
+    where sent.source in ('ssda903', 'placement_costs', 'spend') and sent.period is not null
 
 ),
 
