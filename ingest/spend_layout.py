@@ -264,7 +264,9 @@ def choose(evidence: list[Evidence], synonyms: dict[str, list[str]], override: d
             strength = 0 if name_rank is not None else 1 if weak else 2
             if role == "amount" and strength == 2 and e.pennies_share < 0.5:
                 continue  # an unnamed amount must look like money: pennies on most values
-            ranked.append(((_tier(key, tiers), strength, name_rank if name_rank is not None else 999, e.index), e))
+            fit = {"date": e.date_share, "amount": e.pennies_share, "supplier_name": e.letters_share}[role]
+            ranked.append(((_tier(key, tiers), strength, name_rank if name_rank is not None else 999, -fit, e.index),
+                           e))
         ranked.sort(key=lambda item: item[0])
         if not ranked:
             choices[role] = Choice(role, None, "none")

@@ -211,3 +211,20 @@ def test_a_header_below_title_lines_in_cp1252_loads_every_line(tmp_path):
     assert o.status == "loaded" and (o.rows_read, o.rows_loaded, o.rows_quarantined) == (2, 2, 0)
     assert con.execute("select sum(amount), list(supplier_name order by source_row_number) from raw.spend_lines"
                        ).fetchone() == (Decimal("1500.00"), ["Café Ltd", "Bryn Ltd"])
+
+
+def test_duplicate_headers_are_told_apart_by_content(tmp_path):
+    """Two 'Date' columns (an accounting period code and the payment date) and two 'Amount' columns (a count of
+    items and the money): the content decides which is which."""
+    con, outcomes = _loaded(tmp_path, {"spend_2023-05.csv": [
+        "Date,Date,Supplier Name,Amount,Amount",
+        "P02,03/05/2023,Acme Care Ltd,3,1250.50",
+        "P02,17/05/2023,Brook Homes Ltd,1,2500.10",
+        "P02,31/05/2023,Acme Care Ltd,12,99.99",
+    ]})
+    o = outcomes["spend_2023-05.csv"]
+    assert o.status == "loaded", o.error
+    assert con.execute("select sum(amount), min(payment_date), max(payment_date) from raw.spend_lines").fetchone() \
+        == (Decimal("3850.59"), dt.date(2023, 5, 3), dt.date(2023, 5, 31))
+    chosen = dict(con.execute("select role, column_index from audit.spend_column_choices").fetchall())
+    assert chosen == {"date": 1, "amount": 4, "supplier_name": 2}
