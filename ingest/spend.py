@@ -582,16 +582,20 @@ create table if not exists audit.spend_column_choices (
 """
 
 
-def _record_choices(con: duckdb.DuckDBPyConnection, prepared: Prepared) -> None:
-    """Why each role's column was taken, with the runner-up and the evidence for both: one row per role."""
-    if not prepared.layout:
+CHOICE_COLUMNS = ("load_id", "path", "sha256", "role", "column_index", "column_name", "how", "runner_up", "why",
+                  "evidence")
+
+
+def _record_choices(con: duckdb.DuckDBPyConnection, prepared: list[Prepared]) -> None:
+    """Why each role's column was taken, with the runner-up and the evidence for both: one row per file and role,
+    written in one statement."""
+    rows = [{"load_id": p.outcome.load_id, "path": str(p.outcome.path), "sha256": p.outcome.sha256, **r}
+            for p in prepared if p.layout for r in p.layout.records()]
+    if not rows:
         return
-    o = prepared.outcome
-    con.executemany(
-        "insert into audit.spend_column_choices values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[o.load_id, str(o.path), o.sha256, r["role"], r["column_index"], r["column_name"], r["how"], r["runner_up"],
-          r["why"], r["evidence"]] for r in prepared.layout.records()],
-    )
+    lists = [[row[c] for row in rows] for c in CHOICE_COLUMNS]
+    selects = ", ".join(f"unnest(?::{'integer' if c == 'column_index' else 'varchar'}[])" for c in CHOICE_COLUMNS)
+    con.execute(f"insert into audit.spend_column_choices select {selects}", lists)
 
 
 def _batches(prepared: list[Prepared]) -> list[list[Prepared]]:
@@ -667,13 +671,13 @@ def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> l
                     outcomes.append(outcome)
                     continue
                 prepared.append(prepare(con, outcome.path, folder, outcome, Path(workdir), known_layouts))
-                _record_choices(con, prepared[-1])
                 first_path[outcome.sha256] = outcome.path
             except IngestError as error:
                 outcome.fail(con, error.rule, error.message)
             except (duckdb.Error, OSError, UnicodeError, csv.Error) as error:
                 outcome.fail(con, "UNREADABLE", f"{type(error).__name__}: {error}")
             outcomes.append(outcome)
+        _record_choices(con, prepared)
         limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
         con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
         try:

@@ -29,6 +29,7 @@ from ingest.csv_files import HeaderMatch, header_key
 from ingest.errors import IngestError
 
 SAMPLE_RECORDS = 200
+RECHECK_RECORDS = 50  # a later file of a layout already measured in this load: its chosen columns only
 LAYOUTS_FILE = Path(__file__).with_name("spend_layouts.yml")
 ROLES = ("date", "amount", "supplier_name")
 
@@ -133,15 +134,15 @@ def override_for(path: Path, la_codes: set[str], period_start: dt.date | None) -
 
 
 # ------------------------------------------------------------------------------------------------ evidence
-def _sample(readable: Path, header: HeaderMatch) -> list[list[str]]:
-    """The first SAMPLE_RECORDS records below the header (a few hundred lines: the rows are DuckDB's)."""
+def _sample(readable: Path, header: HeaderMatch, records: int = SAMPLE_RECORDS) -> list[list[str]]:
+    """The first records below the header (a few hundred lines at most: the rows are DuckDB's)."""
     rows: list[list[str]] = []
     with open(readable, newline="", encoding="utf-8-sig", errors="replace") as handle:
         for number, record in enumerate(csv.reader(handle)):
             if number <= header.index:
                 continue
             rows.append(record)
-            if len(rows) >= SAMPLE_RECORDS:
+            if len(rows) >= records:
                 break
     return rows
 
@@ -158,8 +159,9 @@ def _sniffed_types(con: duckdb.DuckDBPyConnection, readable: Path, header: Heade
 
 def measure(con: duckdb.DuckDBPyConnection, readable: Path, header: HeaderMatch,
             only: set[int] | None = None) -> list[Evidence]:
-    """Evidence for every header column (or only these), in one DuckDB query over the sampled values."""
-    sample = _sample(readable, header)
+    """Evidence for every header column (or only these, on fewer records), in one DuckDB query over the sampled
+    values."""
+    sample = _sample(readable, header, SAMPLE_RECORDS if only is None else RECHECK_RECORDS)
     evidence = [Evidence(i, " ".join(cell.split())) for i, cell in enumerate(header.cells)]
     columns, values = [], []
     for record in sample:
@@ -177,8 +179,8 @@ def measure(con: duckdb.DuckDBPyConnection, readable: Path, header: HeaderMatch,
                 from cells
             )
             select col, count(*),
-                avg(case when parse_spend_date(v) is not null or parse_spend_date_month_first(v) is not null
-                    then 1 else 0 end),
+                avg(case when parse_spend_date(v) is not null then 1
+                    when parse_spend_date_month_first(v) is not null then 1 else 0 end),
                 avg(case when parse_money(v) is not null then 1 else 0 end),
                 avg(case when regexp_full_match(v, '[0-9]+') then 1 else 0 end),
                 avg(case when regexp_matches(v, '[.][0-9]{2}\\)?\\s*(CR|DR|-)?$') then 1 else 0 end),
@@ -307,14 +309,12 @@ def dates_in_period(con: duckdb.DuckDBPyConnection, readable: Path, header: Head
         [start, end, start, end, values]).fetchone()
 
 
-def _still_fits(choices: dict[str, Choice], evidence: list[Evidence], synonyms: dict[str, list[str]]) -> bool:
-    for role, choice in choices.items():
-        if choice.index is None:
-            return False
-        key = header_key(evidence[choice.index].header)
-        if _content_allows(role, evidence[choice.index], key, key in synonyms.get(role, [])):
-            return False
-    return True
+def _supplier_still_named(readable: Path, header: HeaderMatch, column: int) -> bool:
+    """A later file of a known layout: its supplier column must still hold names in its first records (a column
+    blank on every line is refused, never loaded with no suppliers). Its dates and amounts are judged row by row
+    when it lands, and its day/month order is the layout's."""
+    values = [r[column].strip() for r in _sample(readable, header, RECHECK_RECORDS) if len(r) > column]
+    return any(any(ch.isalpha() for ch in value) for value in values)
 
 
 def decide(con: duckdb.DuckDBPyConnection, path: Path, readable: Path, header: HeaderMatch,
@@ -322,24 +322,25 @@ def decide(con: duckdb.DuckDBPyConnection, path: Path, readable: Path, header: H
            known: dict | None = None) -> Layout:
     """The layout of one ledger, or IngestError when it is not a payments ledger or has no supplier column.
     `known` carries the choices made for earlier files of the same LA and header in this load: a council's
-    monthly files share a layout, so a later one measures only the chosen columns (its own dates, amounts and
-    suppliers must still fit) instead of every column."""
+    monthly files share a layout, so a later one takes them without a new measurement, once its supplier
+    column is seen to hold names."""
     override = override_for(path, la_codes, period.start if period else None)
     key = (tuple(sorted(la_codes)), tuple(header.cells))
-    choices = None
+    choices, known_month_first = None, None
     if known is not None and key in known and not override:
-        chosen = {c.index for c in known[key].values() if c.index is not None}
-        evidence = measure(con, readable, header, only=chosen)
-        if _still_fits(known[key], evidence, synonyms):
-            choices = known[key]
+        known_choices, known_month_first = known[key]
+        if _supplier_still_named(readable, header, known_choices["supplier_name"].index):
+            choices = known_choices
+            evidence = [Evidence(i, " ".join(cell.split())) for i, cell in enumerate(header.cells)]
+        else:
+            known_month_first = None
     if choices is None:
         evidence = measure(con, readable, header)
         try:
             choices = choose(evidence, synonyms, override, taken_by_other_fields)
         except IngestError as error:
             raise IngestError(path, error.rule, error.message) from error
-        if known is not None and not override:
-            known[key] = choices
+
     columns = ", ".join(e.header for e in evidence if e.header)
     if choices["date"].index is None or choices["amount"].index is None:
         missing = " and no per-payment amount" if choices["amount"].index is None else ""
@@ -357,10 +358,16 @@ def decide(con: duckdb.DuckDBPyConnection, path: Path, readable: Path, header: H
             f"columns: {{supplier_name: \"<column>\"}}}}'")
     layout = Layout(choices, evidence)
     date_evidence = evidence[choices["date"].index]
-    in_period = None
-    if period and not (date_evidence.first_over_12 or date_evidence.second_over_12):
-        in_period = dates_in_period(con, readable, header, choices["date"].index, period.start, period.end)
-    layout.month_first = month_first(date_evidence, in_period)
+    settled = date_evidence.first_over_12 != date_evidence.second_over_12
+    if known_month_first is not None:
+        layout.month_first = known_month_first  # the layout's order, decided on its first file
+    else:
+        in_period = None
+        if period and not settled:
+            in_period = dates_in_period(con, readable, header, choices["date"].index, period.start, period.end)
+        layout.month_first = month_first(date_evidence, in_period)
+    if known is not None and not override:
+        known[key] = (choices, layout.month_first)
     supplier = evidence[choices["supplier_name"].index]
     if supplier.digits_share > 0.5:
         layout.notes.append(f"SUPPLIER_MOSTLY_DIGITS: {supplier.digits_share:.0%} of '{supplier.header}' values are "
