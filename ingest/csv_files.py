@@ -46,6 +46,17 @@ def normalise_header(text: str | None) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text).strip()
 
 
+_SYSTEM_SUFFIX = re.compile(r"\s*\([A-Za-z]\)\s*$")  # 'Supplier Name(T)': a finance system's type marker
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def header_key(cell: str | None) -> str:
+    """A header cell as the words it says: 'PaymentDate' -> 'payment date', 'Supplier Name(T)' -> 'supplier name',
+    then normalise_header. Header cells only (values keep normalise_header, which SQL twins copy)."""
+    text = _SYSTEM_SUFFIX.sub("", (cell or "").replace("\ufeff", ""))
+    return normalise_header(_CAMEL.sub(" ", text))
+
+
 def _refuse_non_csv(path: Path, head: bytes) -> None:
     if not head.strip():
         raise IngestError(path, "FILE_EMPTY", "the file is empty")
@@ -141,7 +152,7 @@ class HeaderMatch:
 
 def find_header(path: Path, records: list[list[str]], is_header: Callable[[list[str]], bool]) -> HeaderMatch:
     for index, record in enumerate(records[: MAX_PREAMBLE_RECORDS + 1]):
-        if is_header([normalise_header(cell) for cell in record]):
+        if is_header([header_key(cell) for cell in record]):
             return HeaderMatch(index=index, cells=record, preamble=records[:index])
     if not records:
         raise IngestError(path, "FILE_EMPTY", "no CSV records found")

@@ -9,7 +9,7 @@ name or title ('2023-24', or a year alone = the year ending 31 March), or from a
 The placement reference is treated as identifying: it is stored only as a keyed hash (the same key as SSDA903
 CHILD, WAREHOUSE_CHILD_ID_KEY). Rows are judged in SQL: a row breaking a rule is quarantined with the rule code
 (`rules` below), a row with a warning is kept with the code in `warning_rules`. Amounts and dates are parsed by the
-two SQL expressions `amount_sql` and `date_sql` (the one place to change when the parsing is shared).
+DuckDB macros shared with spend (ingest/spend_macros.sql: parse_weekly_money, parse_spend_date).
 See docs/placement_costs.md.
 """
 
@@ -40,13 +40,13 @@ from ingest.csv_files import (
 from ingest.errors import IngestError
 from ingest.local_authorities import SEEDS_DIR, resolve_la
 from ingest.ofsted import year_ending_named
+from ingest.spend_sql import install_macros
 from ingest.ssda903 import child_id_key
 
 SOURCE = "placement_costs"
 KIND = "placement_costs"
 TYPES_SEED = SEEDS_DIR / "placement_costs" / "placement_cost_types.csv"
 # Day-first and ISO dates, with or without a time; a year before 1990 is a mistyped date (DuckDB reads '23' as 0023).
-DATE_FORMATS = "['%d/%m/%Y', '%Y-%m-%d', '%d/%m/%Y %H:%M:%S', '%Y-%m-%d %H:%M:%S', '%d-%m-%Y', '%d.%m.%Y']"
 URN_PATTERN = r"^(SC[0-9]{6}|[0-9]{6,7})$"
 PLACEMENT_KEY_PATTERN = r"^[0-9a-f]{32}$"
 
@@ -67,24 +67,6 @@ create table if not exists raw.placement_costs (
 
 
 # ------------------------------------------------------------------------------------------ parsing (SQL)
-def amount_sql(expr: str) -> str:
-    """Text -> decimal(18, 2), or null when it is not an amount in pounds and pence: '£4,950.00 pw', '4950',
-    '(1,200.00)' and '1200.00-' (credits) are amounts; 'see attached' and '12.345' are not."""
-    cleaned = (f"regexp_replace(lower(trim({expr})), "
-               r"'£|gbp|,|\s|p/?w$|per\s*week$|/\s*week$|/wk$|pw$', '', 'g')")
-    signed = (f"case when regexp_full_match({cleaned}, '\\((.*)\\)') then '-' || regexp_extract({cleaned}, '\\((.*)\\)', 1) "
-              f"when regexp_full_match({cleaned}, '.*-') and not starts_with({cleaned}, '-') "
-              f"then '-' || rtrim({cleaned}, '-') else {cleaned} end")
-    return (f"case when regexp_full_match({signed}, '-?[0-9]+(\\.[0-9]{{1,2}})?') "
-            f"then cast({signed} as decimal(18, 2)) end")
-
-
-def date_sql(expr: str) -> str:
-    """Text -> date (dd/mm/yyyy, ISO, with or without time), or null."""
-    parsed = f"cast(try_strptime(trim({expr}), {DATE_FORMATS}) as date)"
-    return f"case when year({parsed}) >= 1990 then {parsed} end"
-
-
 def financial_year_sql(expr: str) -> str:
     """'2023-24', '2023/24', '2023-2024', '2023 to 2024' or '2024' (year ending 31 March) -> year ending March."""
     text = f"lower(trim({expr}))"
@@ -377,13 +359,13 @@ def _judge_and_store(con, path: Path, extract: Extract, outcome: audit.FileLoad,
     rule_case = "case " + " ".join(f"when {r.condition} then {_text(r.code)}" for r in errors) + " end"
     warning_list = "nullif(concat_ws(',', " + ", ".join(
         f"case when {r.condition} then {_text(r.code)} end" for r in warnings) + "), '')"
-    amounts = ", ".join(f"{amount_sql(a)} as {a}_amount" for a in AMOUNTS)
+    amounts = ", ".join(f"parse_weekly_money({a}) as {a}_amount" for a in AMOUNTS)
     con.execute(
         f"""
         create or replace temp table parsed as
         with named as (select *, {cells} from landed)
         select named.*, {amounts},
-               {date_sql('start_date')} as start_date_value, {date_sql('end_date')} as end_date_value,
+               parse_spend_date(start_date) as start_date_value, parse_spend_date(end_date) as end_date_value,
                {fy_expr} as fy_end, {type_case} as type_code, {route_case} as route_code,
                {crisis_case} as crisis_value
         from named
@@ -462,6 +444,7 @@ def _judge_and_store(con, path: Path, extract: Extract, outcome: audit.FileLoad,
 def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> list[audit.FileLoad]:
     """Every file under placement_costs/<LA>/, in path order; one bad file never stops the others."""
     ensure_raw_tables(con)
+    install_macros(con)
     folder = Path(folder).resolve()
     every_file = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
     files = [p for p in every_file if p.suffix.lower() in (".csv", ".txt")]

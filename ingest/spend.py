@@ -40,12 +40,14 @@ from ingest.csv_files import (
     ends_mid_record,
     find_header,
     head_records,
+    header_key,
     line_ending,
     normalise_header,
     sha256_of,
 )
 from ingest.errors import IngestError
 from ingest.local_authorities import LocalAuthority, resolve_la
+from ingest.spend_layout import ROLES, Layout, decide
 from ingest.spend_sql import install_macros
 
 SOURCE = "spend"
@@ -134,13 +136,17 @@ def _looks_like_header(normalised_cells: list[str]) -> bool:
     return len(found) >= spec.header_min_fields
 
 
-def map_columns(cells: list[str]) -> tuple[dict[str, tuple[int, ...]], list[str]]:
-    """field -> column indexes (one, or several for a combined field), and the header cells left unused."""
+def map_columns(cells: list[str], chosen: dict[str, int] | None = None
+                ) -> tuple[dict[str, tuple[int, ...]], list[str]]:
+    """field -> column indexes (one, or several for a combined field), and the header cells left unused. `chosen`
+    holds the columns already decided for some fields (the layout's date, amount and supplier)."""
     spec = column_spec()
-    normalised = [normalise_header(cell) for cell in cells]
-    mapping: dict[str, tuple[int, ...]] = {}
-    used: set[int] = set()
+    normalised = [header_key(cell) for cell in cells]
+    mapping: dict[str, tuple[int, ...]] = {name: (index,) for name, index in (chosen or {}).items()}
+    used: set[int] = set((chosen or {}).values())
     for name, names in spec.synonyms.items():
+        if name in mapping:
+            continue
         positions = [[i for i, cell in enumerate(normalised) if cell == synonym and i not in used] for synonym in names]
         positions = [p for p in positions if p]
         if not positions:
@@ -225,11 +231,17 @@ class Prepared:
     period: Period | None
     truncated: bool
     size: int
+    layout: Layout | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
+    def month_first(self) -> bool:
+        return bool(self.layout and self.layout.month_first)
+
+    @property
     def shape(self) -> tuple:
-        return (self.n_columns, self.header.index + 1, tuple(sorted(self.mapping.items())), self.header_has_line_break)
+        return (self.n_columns, self.header.index + 1, tuple(sorted(self.mapping.items())), self.header_has_line_break,
+                self.month_first)
 
     @property
     def header_has_line_break(self) -> bool:
@@ -238,6 +250,7 @@ class Prepared:
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     audit.ensure_audit_schema(con)
+    con.execute(CHOICES_DDL)
     con.execute(RAW_DDL)
 
 
@@ -263,7 +276,8 @@ def _data_width(records: list[list[str]], header: HeaderMatch) -> int:
     return n
 
 
-def prepare(path: Path, inbox_folder: Path, outcome: audit.FileLoad, workdir: Path) -> Prepared:
+def prepare(con: duckdb.DuckDBPyConnection, path: Path, inbox_folder: Path, outcome: audit.FileLoad,
+            workdir: Path, known_layouts: dict | None = None) -> Prepared:
     """Everything Python decides about a file before DuckDB reads it. Raises IngestError for a refused file."""
     if path.suffix.lower() not in (".csv", ".txt"):
         raise IngestError(path, "UNKNOWN_KIND", f"not a .csv file ({path.suffix or 'no extension'}): export it as CSV")
@@ -281,20 +295,26 @@ def prepare(path: Path, inbox_folder: Path, outcome: audit.FileLoad, workdir: Pa
                           "no row of spend column names (date, amount, supplier, ... as listed in "
                           f"ingest/spend_columns.yml) in its first records ({error.message.split('(', 1)[-1]}"
                           ) from error
-    mapping, unused = map_columns(header.cells)
-    missing = [name for name in column_spec().required if name not in mapping]
-    if missing:
-        looked_for = "; ".join(f"{name}: {', '.join(column_spec().synonyms[name][:8])}, ..." for name in missing)
-        raise IngestError(path, "MISSING_COLUMN",
-                          f"no {' or '.join(missing)} column (looked for {looked_for}); header has: "
-                          f"{', '.join(c.strip() for c in header.cells)}")
+    by_name, _ = map_columns(header.cells)
+    period = period_from_name(path.name)
+    layout = decide(con, path, readable, header, column_spec().synonyms,
+                    {la.gss_code, la.name, path.parent.name, *([la.dfe_code] if la.dfe_code else [])}, period,
+                    taken_by_other_fields={i for name, cols in by_name.items() if name not in ROLES for i in cols},
+                    known=known_layouts)
+    mapping, unused = map_columns(header.cells, {role: choice.index for role, choice in layout.choices.items()})
     outcome.kind = KIND
     outcome.header_record = header.index + 1
     n_columns = _data_width(records, header)
-    period = period_from_name(path.name)
     outcome.reference_date = period.end if period else None
     prepared = Prepared(path, outcome, readable, header, n_columns, mapping, la, period,
-                        ends_mid_record(readable, n_columns), readable.stat().st_size)
+                        ends_mid_record(readable, n_columns), readable.stat().st_size, layout=layout)
+    prepared.notes.extend(layout.notes)
+    for role, choice in layout.choices.items():
+        if choice.how != "name and content" or choice.runner_up is not None:
+            runner = f" over '{layout.evidence[choice.runner_up].header}'" if choice.runner_up is not None else ""
+            prepared.notes.append(f"{role}: '{layout.evidence[choice.index].header}' by {choice.how}{runner}")
+    if layout.month_first:
+        prepared.notes.append("dates read month first (mm/dd)")
     if unused:
         prepared.notes.append("columns not used: " + ", ".join(c.strip() for c in unused))
     for name in ("supplier_name", "transaction_id"):
@@ -414,7 +434,9 @@ def _land_batch(con: duckdb.DuckDBPyConnection, batch: list[Prepared], parallel:
             ),
             parsed as (
                 select coalesce(g.src_record, {skip} + cells.ordinal) as src_record, cells.* exclude (ordinal),
-                    parse_money(cells.amount_text) as amount, parse_spend_date(cells.date_text) as payment_date
+                    parse_money(cells.amount_text) as amount,
+                    {"parse_spend_date_month_first" if first.month_first else "parse_spend_date"}(cells.date_text)
+                        as payment_date
                 from cells
                 left join free_numbers as g on cells.file_no = g.file_no and cells.ordinal = g.ordinal
             )
@@ -544,6 +566,38 @@ def _write_load_log(con: duckdb.DuckDBPyConnection, outcomes: list[audit.FileLoa
     )
 
 
+CHOICES_DDL = """
+create table if not exists audit.spend_column_choices (
+    load_id varchar not null,
+    path varchar not null,
+    sha256 varchar not null,
+    role varchar not null,
+    column_index integer,
+    column_name varchar,
+    how varchar not null,
+    runner_up varchar,
+    why varchar,
+    evidence varchar
+);
+"""
+
+
+CHOICE_COLUMNS = ("load_id", "path", "sha256", "role", "column_index", "column_name", "how", "runner_up", "why",
+                  "evidence")
+
+
+def _record_choices(con: duckdb.DuckDBPyConnection, prepared: list[Prepared]) -> None:
+    """Why each role's column was taken, with the runner-up and the evidence for both: one row per file and role,
+    written in one statement."""
+    rows = [{"load_id": p.outcome.load_id, "path": str(p.outcome.path), "sha256": p.outcome.sha256, **r}
+            for p in prepared if p.layout for r in p.layout.records()]
+    if not rows:
+        return
+    lists = [[row[c] for row in rows] for c in CHOICE_COLUMNS]
+    selects = ", ".join(f"unnest(?::{'integer' if c == 'column_index' else 'varchar'}[])" for c in CHOICE_COLUMNS)
+    con.execute(f"insert into audit.spend_column_choices select {selects}", lists)
+
+
 def _batches(prepared: list[Prepared]) -> list[list[Prepared]]:
     by_shape: dict[tuple, list[Prepared]] = {}
     for p in prepared:
@@ -600,6 +654,7 @@ def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> l
     outcomes: list[audit.FileLoad] = []
     prepared: list[Prepared] = []
     first_path: dict[str, Path] = {}
+    known_layouts: dict = {}
     with tempfile.TemporaryDirectory(prefix="spend-") as workdir:
         for path in files:
             outcome = audit.FileLoad(load_id=load_id, path=path.resolve(), source=SOURCE)
@@ -615,13 +670,14 @@ def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> l
                     outcome.write(con)
                     outcomes.append(outcome)
                     continue
-                prepared.append(prepare(outcome.path, folder, outcome, Path(workdir)))
+                prepared.append(prepare(con, outcome.path, folder, outcome, Path(workdir), known_layouts))
                 first_path[outcome.sha256] = outcome.path
             except IngestError as error:
                 outcome.fail(con, error.rule, error.message)
             except (duckdb.Error, OSError, UnicodeError, csv.Error) as error:
                 outcome.fail(con, "UNREADABLE", f"{type(error).__name__}: {error}")
             outcomes.append(outcome)
+        _record_choices(con, prepared)
         limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
         con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
         try:

@@ -24,15 +24,23 @@ create or replace temp macro money_of_text(s) as
 create or replace temp macro parse_money(t) as
     coalesce(try_cast(t as decimal(18, 2)), money_of_text(money_text(t)));
 
+-- A weekly price as placement-cost extracts write it: parse_money after a 'pw', 'p/w', 'per week', '/week' or '/wk'
+-- suffix; a price with more than two decimals is not a price in pounds and pence (null, not rounded).
+create or replace temp macro parse_weekly_money(t) as
+    case when not regexp_matches(trim(t), '[.][0-9]{3,}')
+        then parse_money(regexp_replace(lower(trim(t)), '\s*(p/?w|per\s*week|/\s*week|/wk)$', '')) end;
+
 -- A payment date as councils write it, or null: ISO (2023-07-03, with or without a time), dd/mm/yyyy,
--- dd/mm/yy, dd-mm-yyyy, dd.mm.yyyy, dd-Mon-yy / dd-Mon-yyyy (04-Aug-23), '4 August 2023', '4 Aug 2023', and an
+-- dd/mm/yy, dd-mm-yyyy, dd.mm.yyyy, dd-Mon-yy / dd-Mon-yyyy (04-Aug-23), '4 August 2023', '4 Aug 2023',
+-- 'Friday, April 29, 2022' (a weekday and a US-style month first, as one government department writes), and an
 -- Excel serial day number (45142) left behind by a spreadsheet export. Day-first everywhere (UK publishers).
 create or replace temp macro any_spend_date(t) as
     coalesce(
         try_cast(t as date),
         cast(try_strptime(t, [
             '%d/%m/%Y', '%Y-%m-%d %H:%M:%S', '%d/%m/%Y %H:%M:%S', '%d/%m/%Y %H:%M', '%d-%b-%Y', '%d-%m-%Y',
-            '%d.%m.%Y', '%d %B %Y', '%d %b %Y', '%Y-%m-%dT%H:%M:%S', '%Y/%m/%d'
+            '%d.%m.%Y', '%d %B %Y', '%d %b %Y', '%Y-%m-%dT%H:%M:%S', '%Y/%m/%d', '%A, %B %d, %Y', '%A %d %B %Y',
+            '%B %d, %Y', '%d-%B-%Y', '%d/%m/%Y %H:%M:%S.%f'
         ]) as date),
         case when regexp_full_match(t, '[0-9]{5}(\.0+)?')
             then cast(date '1899-12-30' + cast(cast(t as double) as integer) as date) end
@@ -45,6 +53,18 @@ create or replace temp macro parse_spend_date(t) as
             then cast(try_strptime(trim(t), ['%d/%m/%y', '%d-%b-%y', '%d-%m-%y', '%d.%m.%y', '%d %b %y']) as date)
             else any_spend_date(trim(t)) end
     ], d -> year(d) between 1990 and 2099)[1];
+
+-- The same for a column whose dates are written month first (mm/dd/yyyy: decided once per column, from values
+-- over 12 or the file's period, never row by row); forms that cannot be month first read as above.
+create or replace temp macro parse_spend_date_month_first(t) as
+    coalesce(
+        list_filter([cast(try_strptime(trim(t), ['%m/%d/%Y', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %H:%M', '%m-%d-%Y',
+                                                  '%m.%d.%Y']) as date)], d -> year(d) between 1990 and 2099)[1],
+        case when regexp_full_match(trim(t), '[0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{2}')
+            then cast(try_strptime(trim(t), ['%m/%d/%y', '%m-%d-%y', '%m.%d.%y']) as date) end,
+        case when not regexp_full_match(trim(t), '[0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{2,4}.*')
+            then parse_spend_date(t) end
+    );
 
 -- The financial year (April-March) of a date, written '2023-24'.
 create or replace temp macro financial_year(d) as

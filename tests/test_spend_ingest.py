@@ -187,7 +187,8 @@ def test_every_file_reconciles_or_fails_with_its_name(faults):
     assert errors["Devon/spend_2023-05.csv"].startswith("[FILE_NOT_CSV]")
     assert "xlsx" in errors["Devon/spend_2023-05.csv"]
     norfolk = errors["Norfolk/Norfolk_payments_July_2023_bands.csv"]
-    assert norfolk.startswith("[MISSING_COLUMN]") and "amount" in norfolk and "Value Band" in norfolk
+    # amounts published as bands only: no per-payment amount, so not a payments ledger
+    assert norfolk.startswith("[NOT_A_LEDGER]") and "amount" in norfolk and "Value Band" in norfolk
     assert errors["Narnia/spend_2023-05.csv"].startswith("[UNKNOWN_LA]") and "Narnia" in errors["Narnia/spend_2023-05.csv"]
     assert errors["loose_file_2023-05.csv"].startswith("[WRONG_FOLDER]")
     assert errors["Torbay/torbay.xlsx"].startswith("[UNKNOWN_KIND]")

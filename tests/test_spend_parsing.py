@@ -62,9 +62,29 @@ def test_text_that_is_not_money_is_null(macros, text):
     ("04.08.2023", dt.date(2023, 8, 4)),
     ("45142", dt.date(2023, 8, 4)),  # Excel serial day
     (" 2023-07-03 ", dt.date(2023, 7, 3)),
+    ("Friday, April 29, 2022", dt.date(2022, 4, 29)),  # the Cabinet Office's form
+    ("29-April-2022", dt.date(2022, 4, 29)),
 ])
 def test_dates_in_the_forms_councils_write(macros, text, expected):
     assert macros.execute("select parse_spend_date(?)", [text]).fetchone()[0] == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("04/28/2023", dt.date(2023, 4, 28)),
+    ("4/3/2023", dt.date(2023, 4, 3)),
+    ("04/03/23", dt.date(2023, 4, 3)),
+    ("04-28-2023", dt.date(2023, 4, 28)),
+    ("2023-04-28", dt.date(2023, 4, 28)),  # forms that cannot be month first read as ever
+    ("Friday, April 29, 2022", dt.date(2022, 4, 29)),
+    ("45142", dt.date(2023, 8, 4)),
+])
+def test_month_first_dates_for_a_column_decided_month_first(macros, text, expected):
+    assert macros.execute("select parse_spend_date_month_first(?)", [text]).fetchone()[0] == expected
+
+
+@pytest.mark.parametrize("text", ["28/04/2023", "13/13/2023", "x"])
+def test_a_month_first_column_never_reads_a_day_first_date(macros, text):
+    assert macros.execute("select parse_spend_date_month_first(?)", [text]).fetchone()[0] is None
 
 
 @pytest.mark.parametrize("text", ["31/02/2023", "x", "", None, "03/07/0023", "13/13/2023", "2023"])
