@@ -96,3 +96,14 @@ def con(warehouse_db):
     connection = duckdb.connect(warehouse_db, read_only=True)
     yield connection
     connection.close()
+
+
+@pytest.fixture(scope="module")
+def macros():
+    """A DuckDB connection with the parsing macros every finance source shares (ingest/spend_macros.sql)."""
+    from ingest.spend_sql import install_macros
+
+    connection = duckdb.connect()
+    install_macros(connection)
+    yield connection
+    connection.close()

@@ -15,7 +15,6 @@ import pytest
 
 from demo.finance import COST_HEADER, write_faults
 from ingest import placement_costs
-from ingest.spend_sql import install_macros
 from ingest.ssda903 import DEMO_CHILD_ID_KEY
 
 DEVON = "E10000008"
@@ -65,15 +64,6 @@ def data_records(path: Path, encoding: str = "utf-8-sig", header_record: int = 1
 
 
 # ------------------------------------------------------------------------------------------ parsing
-@pytest.fixture(scope="module")
-def macros():
-    """The parsing macros placement costs share with spend (ingest/spend_macros.sql)."""
-    con = duckdb.connect()
-    install_macros(con)
-    yield con
-    con.close()
-
-
 @pytest.mark.parametrize("text, pounds", [
     ("5250.00", Decimal("5250.00")), ("£4,950.00 pw", Decimal("4950.00")), ("£12,500", Decimal("12500.00")),
     (" 842.1 ", Decimal("842.10")), ("(£1,200.00)", Decimal("-1200.00")), ("980.00-", Decimal("-980.00")),

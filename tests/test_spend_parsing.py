@@ -10,15 +10,6 @@ import duckdb
 import pytest
 
 from ingest.spend import map_columns, period_from_name
-from ingest.spend_sql import install_macros
-
-
-@pytest.fixture(scope="module")
-def macros():
-    con = duckdb.connect()
-    install_macros(con)
-    yield con
-    con.close()
 
 
 @pytest.mark.parametrize("text, expected", [
