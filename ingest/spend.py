@@ -47,7 +47,7 @@ from ingest.csv_files import (
 )
 from ingest.errors import IngestError
 from ingest.local_authorities import LocalAuthority, resolve_la
-from ingest.spend_layout import ROLES, Layout, decide
+from ingest.spend_layout import ROLES, Layout, decide, layout_key, measure_many
 from ingest.spend_sql import install_macros
 
 SOURCE = "spend"
@@ -276,9 +276,29 @@ def _data_width(records: list[list[str]], header: HeaderMatch) -> int:
     return n
 
 
-def prepare(con: duckdb.DuckDBPyConnection, path: Path, inbox_folder: Path, outcome: audit.FileLoad,
-            workdir: Path, known_layouts: dict | None = None) -> Prepared:
-    """Everything Python decides about a file before DuckDB reads it. Raises IngestError for a refused file."""
+@dataclass
+class Inspected:
+    """A file's LA, readable copy, header and period: what is known before its columns are chosen."""
+
+    path: Path
+    outcome: audit.FileLoad
+    la: LocalAuthority
+    readable: Path
+    records: list[list[str]]
+    header: HeaderMatch
+    period: Period | None
+
+    @property
+    def la_codes(self) -> set[str]:
+        return {self.la.gss_code, self.la.name, self.path.parent.name, *([self.la.dfe_code] if self.la.dfe_code else [])}
+
+    @property
+    def layout_key(self) -> tuple:
+        return layout_key(self.la_codes, self.header)
+
+
+def inspect(path: Path, inbox_folder: Path, outcome: audit.FileLoad, workdir: Path) -> Inspected:
+    """The first half of prepare: raises IngestError for a file refused before its columns are looked at."""
     if path.suffix.lower() not in (".csv", ".txt"):
         raise IngestError(path, "UNKNOWN_KIND", f"not a .csv file ({path.suffix or 'no extension'}): export it as CSV")
     la = la_of(path, inbox_folder)
@@ -295,12 +315,24 @@ def prepare(con: duckdb.DuckDBPyConnection, path: Path, inbox_folder: Path, outc
                           "no row of spend column names (date, amount, supplier, ... as listed in "
                           f"ingest/spend_columns.yml) in its first records ({error.message.split('(', 1)[-1]}"
                           ) from error
+    return Inspected(path, outcome, la, readable, records, header, period_from_name(path.name))
+
+
+def prepare(con: duckdb.DuckDBPyConnection, path: Path, inbox_folder: Path, outcome: audit.FileLoad,
+            workdir: Path, known_layouts: dict | None = None) -> Prepared:
+    """Everything Python decides about a file before DuckDB reads it. Raises IngestError for a refused file."""
+    return finish(con, inspect(path, inbox_folder, outcome, workdir), known_layouts)
+
+
+def finish(con: duckdb.DuckDBPyConnection, seen: Inspected, known_layouts: dict | None = None,
+           evidence: list | None = None) -> Prepared:
+    """The second half of prepare: the layout (from `evidence` when measured already) and what lands."""
+    path, outcome, la, readable, records, header, period = (seen.path, seen.outcome, seen.la, seen.readable,
+                                                            seen.records, seen.header, seen.period)
     by_name, _ = map_columns(header.cells)
-    period = period_from_name(path.name)
-    layout = decide(con, path, readable, header, column_spec().synonyms,
-                    {la.gss_code, la.name, path.parent.name, *([la.dfe_code] if la.dfe_code else [])}, period,
+    layout = decide(con, path, readable, header, column_spec().synonyms, seen.la_codes, period,
                     taken_by_other_fields={i for name, cols in by_name.items() if name not in ROLES for i in cols},
-                    known=known_layouts)
+                    known=known_layouts, evidence=evidence)
     mapping, unused = map_columns(header.cells, {role: choice.index for role, choice in layout.choices.items()})
     outcome.kind = KIND
     outcome.header_record = header.index + 1
@@ -655,6 +687,7 @@ def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> l
     prepared: list[Prepared] = []
     first_path: dict[str, Path] = {}
     known_layouts: dict = {}
+    inspected: list[Inspected] = []
     with tempfile.TemporaryDirectory(prefix="spend-") as workdir:
         for path in files:
             outcome = audit.FileLoad(load_id=load_id, path=path.resolve(), source=SOURCE)
@@ -670,13 +703,28 @@ def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> l
                     outcome.write(con)
                     outcomes.append(outcome)
                     continue
-                prepared.append(prepare(con, outcome.path, folder, outcome, Path(workdir), known_layouts))
+                inspected.append(inspect(outcome.path, folder, outcome, Path(workdir)))
                 first_path[outcome.sha256] = outcome.path
             except IngestError as error:
                 outcome.fail(con, error.rule, error.message)
             except (duckdb.Error, OSError, UnicodeError, csv.Error) as error:
                 outcome.fail(con, "UNREADABLE", f"{type(error).__name__}: {error}")
             outcomes.append(outcome)
+        # The first file of each layout (LA x header) is measured in full, all of them in one grouped query;
+        # later files of a layout take its choices (spend_layout.decide).
+        firsts = {}
+        for seen in inspected:
+            firsts.setdefault(seen.layout_key, seen)
+        measured = measure_many(con, [(seen.readable, seen.header) for seen in firsts.values()])
+        evidence = {key: measured[i] for i, key in enumerate(firsts)}
+        for seen in inspected:
+            try:
+                is_first = firsts[seen.layout_key] is seen
+                prepared.append(finish(con, seen, known_layouts, evidence[seen.layout_key] if is_first else None))
+            except IngestError as error:
+                seen.outcome.fail(con, error.rule, error.message)
+            except (duckdb.Error, OSError, UnicodeError, csv.Error) as error:
+                seen.outcome.fail(con, "UNREADABLE", f"{type(error).__name__}: {error}")
         _record_choices(con, prepared)
         limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
         con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")

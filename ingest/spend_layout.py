@@ -29,7 +29,7 @@ from ingest.csv_files import HeaderMatch, header_key
 from ingest.errors import IngestError
 
 SAMPLE_RECORDS = 200
-RECHECK_RECORDS = 50  # a later file of a layout already measured in this load: its chosen columns only
+RECHECK_RECORDS = 50  # a later file of a layout already measured in this load: its supplier column only
 LAYOUTS_FILE = Path(__file__).with_name("spend_layouts.yml")
 ROLES = ("date", "amount", "supplier_name")
 
@@ -157,28 +157,40 @@ def _sniffed_types(con: duckdb.DuckDBPyConnection, readable: Path, header: Heade
     return [column.get("type") if isinstance(column, dict) else None for column in columns]
 
 
-def measure(con: duckdb.DuckDBPyConnection, readable: Path, header: HeaderMatch,
-            only: set[int] | None = None) -> list[Evidence]:
-    """Evidence for every header column (or only these, on fewer records), in one DuckDB query over the sampled
-    values."""
-    sample = _sample(readable, header, SAMPLE_RECORDS if only is None else RECHECK_RECORDS)
-    evidence = [Evidence(i, " ".join(cell.split())) for i, cell in enumerate(header.cells)]
-    columns, values = [], []
-    for record in sample:
-        for i, value in enumerate(record[:len(header.cells)]):
-            if value.strip() and (only is None or i in only):
-                columns.append(i)
-                values.append(value.strip())
+def layout_key(la_codes: set[str], header: HeaderMatch) -> tuple:
+    return (tuple(sorted(la_codes)), tuple(header.cells))
+
+
+def measure(con: duckdb.DuckDBPyConnection, readable: Path, header: HeaderMatch) -> list[Evidence]:
+    """Evidence for every header column of one file."""
+    return measure_many(con, [(readable, header)])[0]
+
+
+def measure_many(con: duckdb.DuckDBPyConnection, files: list[tuple[Path, HeaderMatch]]) -> list[list[Evidence]]:
+    """Evidence for every header column of each file, in one DuckDB query over all their sampled values (binding
+    the date macro costs more than measuring a few hundred values, so files are measured together)."""
+    out = [[Evidence(i, " ".join(cell.split())) for i, cell in enumerate(header.cells)] for _, header in files]
+    if not files:
+        return out
+    file_nos, columns, values = [], [], []
+    for file_no, (readable, header) in enumerate(files):
+        for record in _sample(readable, header):
+            for i, value in enumerate(record[:len(header.cells)]):
+                if value.strip():
+                    file_nos.append(file_no)
+                    columns.append(i)
+                    values.append(value.strip())
     if values:
         rows = con.execute(
             """
-            with cells as (select unnest(?::integer[]) as col, unnest(?::varchar[]) as v),
+            with cells as (select unnest(?::integer[]) as file_no, unnest(?::integer[]) as col,
+                                  unnest(?::varchar[]) as v),
             split as (
-                select col, v, regexp_extract(v, '^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-][0-9]{2,4}', ['d1', 'd2'])
-                    as parts
+                select file_no, col, v,
+                    regexp_extract(v, '^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-][0-9]{2,4}', ['d1', 'd2']) as parts
                 from cells
             )
-            select col, count(*),
+            select file_no, col, count(*),
                 avg(case when parse_spend_date(v) is not null then 1
                     when parse_spend_date_month_first(v) is not null then 1 else 0 end),
                 avg(case when parse_money(v) is not null then 1 else 0 end),
@@ -188,17 +200,18 @@ def measure(con: duckdb.DuckDBPyConnection, readable: Path, header: HeaderMatch,
                 count(distinct v) / count(*),
                 coalesce(max(try_cast(nullif(parts.d1, '') as integer)) > 12, false),
                 coalesce(max(try_cast(nullif(parts.d2, '') as integer)) > 12, false)
-            from split group by col
+            from split group by file_no, col
             """,
-            [columns, values],
+            [file_nos, columns, values],
         ).fetchall()
-        for col, n, dates, money, digits, pennies, letters, distinct, first12, second12 in rows:
+        for file_no, col, n, dates, money, digits, pennies, letters, distinct, first12, second12 in rows:
+            evidence = out[file_no]
             evidence[col] = Evidence(col, evidence[col].header, n, dates, money, digits, pennies, letters, distinct,
                                      None, first12, second12)
-    if only is None:
+    for (readable, header), evidence in zip(files, out):
         for i, kind in enumerate(_sniffed_types(con, readable, header)[:len(evidence)]):
             evidence[i].sniffed_type = kind
-    return evidence
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ choosing
@@ -319,13 +332,13 @@ def _supplier_still_named(readable: Path, header: HeaderMatch, column: int) -> b
 
 def decide(con: duckdb.DuckDBPyConnection, path: Path, readable: Path, header: HeaderMatch,
            synonyms: dict[str, list[str]], la_codes: set[str], period, taken_by_other_fields: set[int],
-           known: dict | None = None) -> Layout:
+           known: dict | None = None, evidence: list[Evidence] | None = None) -> Layout:
     """The layout of one ledger, or IngestError when it is not a payments ledger or has no supplier column.
     `known` carries the choices made for earlier files of the same LA and header in this load: a council's
     monthly files share a layout, so a later one takes them without a new measurement, once its supplier
     column is seen to hold names."""
     override = override_for(path, la_codes, period.start if period else None)
-    key = (tuple(sorted(la_codes)), tuple(header.cells))
+    key = layout_key(la_codes, header)
     choices, known_month_first = None, None
     if known is not None and key in known and not override:
         known_choices, known_month_first = known[key]
@@ -335,7 +348,7 @@ def decide(con: duckdb.DuckDBPyConnection, path: Path, readable: Path, header: H
         else:
             known_month_first = None
     if choices is None:
-        evidence = measure(con, readable, header)
+        evidence = evidence or measure(con, readable, header)
         try:
             choices = choose(evidence, synonyms, override, taken_by_other_fields)
         except IngestError as error:
