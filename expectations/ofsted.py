@@ -6,22 +6,13 @@ aggregated in DuckDB first. No batch is ever a whole large table.
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
 from ingest.ofsted import URN_PATTERN
 
-SEEDS = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
 SECTORS = ["Private", "Voluntary", "Local Authority", "Health Authority", "Academy"]
 MAX_PLACES = 2000  # the largest registered settings (residential colleges) hold several hundred places
-
-
-def known_provision_types() -> list[str]:
-    with open(SEEDS / "ofsted_provision_types.csv", newline="", encoding="utf-8") as handle:
-        return sorted({row["provision_type"] for row in csv.DictReader(handle)})
 
 
 def raw_providers_suite() -> gx.ExpectationSuite:

@@ -51,18 +51,11 @@ create table if not exists audit.return_holds (
     run_id varchar,
     recorded_at timestamp not null
 );
--- Every loaded or failed file with the return it belongs to.
+-- Every loaded or failed file with the return it belongs to (its period is written by marts.build_coverage).
 create or replace view audit.return_files as
 select
     source,
     la as la_gss_code,
-    case
-        when source = 'ssda903' then cast(year(reference_date) as varchar)
-        when source in ('placement_costs', 'spend') then  -- the financial year, written 2023-24
-            cast(year(reference_date) - case when month(reference_date) < 4 then 1 else 0 end as varchar) || '-'
-            || right(cast(year(reference_date) + case when month(reference_date) < 4 then 0 else 1 end as varchar), 2)
-        else cast(reference_date as varchar)
-    end as period,
     source || '|' || coalesce(la, 'national') || '|'
         || case when source = 'spend' or reference_date is null then file_name else cast(reference_date as varchar) end
         as return_key,
@@ -83,7 +76,7 @@ where f.file_sha256 is not null;
 -- What staging reads: of each file path, the latest loaded version that is not held back. A flawed
 -- resubmission therefore leaves the last good version standing; a good one replaces it.
 create or replace view audit.included_files as
-select source, la_gss_code, period, return_key, path, file_sha256, load_id, loaded_at
+select source, la_gss_code, return_key, path, file_sha256, load_id, loaded_at
 from (
     select *, row_number() over (partition by source, path order by loaded_at desc) as version_rank
     from audit.return_files

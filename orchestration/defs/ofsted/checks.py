@@ -29,8 +29,8 @@ staging_providers_check = gx_asset_check(
     batch_sql=suites.STAGING_PROVIDERS_BATCH,
     source="ofsted",
     holds_back=True,
-    description="Each snapshot: URN format, known provision types and sectors, places in bounds, "
-    "registration date not after the snapshot.",
+    description="Each snapshot: URN format, known sectors, places in bounds, registration date not after the "
+    "snapshot (unknown provision types only warn: provision_types_known).",
 )
 
 market_supply_check = gx_asset_check(
@@ -43,7 +43,6 @@ market_supply_check = gx_asset_check(
     description="Providers, children's homes and places per snapshot equal the staged register's totals.",
     additional_deps=[dg.AssetKey(["staging", "stg_ofsted__providers"]), dg.AssetKey(["staging", "stg_ofsted__places"])],
 )
-
 
 
 @dg.asset_check(

@@ -8,7 +8,14 @@ with
 
 return_files as (
 
-    select * from {{ source('audit', 'return_files') }}
+    select
+        *,
+        case
+            when source = 'ssda903' then cast(year(reference_date) as varchar)
+            when source in ('placement_costs', 'spend') then {{ financial_year_label('reference_date') }}
+            else cast(reference_date as varchar)
+        end as period
+    from {{ source('audit', 'return_files') }}
 
 ),
 
