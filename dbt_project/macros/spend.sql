@@ -1,23 +1,4 @@
 {#-
-    organisation_key(expr): the match key of an organisation's name, so that the spellings one organisation is
-    invoiced under meet: "KEYS CHILD CARE LTD.", "Keys Child Care Limited" and "Keys Child Care (Holdings) Ltd"
-    all become 'keys child care'. Steps: lower case; '&' -> ' and '; a trading-as tail (' t/a ...') dropped;
-    apostrophes dropped; everything but a-z0-9 becomes a space; the words limited, ltd, plc, llp, cic, co,
-    company, holdings, holding, group, uk and the dropped; spaces collapsed. Null for a blank name.
-    Used to match suppliers to Ofsted's owning organisations and as the provider group until the provider-group
-    roll-up fills it (docs/spend.md).
--#}
-{% macro organisation_key(expr) -%}
-    nullif(trim(regexp_replace(regexp_replace(regexp_replace(
-        regexp_replace(
-            replace(replace(replace(lower({{ expr }}), '&', ' and '), '''', ''), '’', ''),
-            '\s+t\s*/\s*a\s.*$', ''),
-        '[^a-z0-9]+', ' ', 'g'),
-        '\b(limited|ltd|plc|llp|cic|co|company|holdings|holding|group|uk|the)\b', ' ', 'g'),
-        '\s+', ' ', 'g')), '')
-{%- endmacro %}
-
-{#-
     is_withheld_supplier(expr): true when a published supplier name is blank or withheld for data protection
     ("Redacted Personal Information", "REDACTED", "Personal Data Withheld", "Private Individual", ...).
 -#}
