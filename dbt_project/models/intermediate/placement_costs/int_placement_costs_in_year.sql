@@ -1,8 +1,7 @@
 -- Each placement-year of the cost extracts measured within its financial year (1 April to 31 March): nights in
--- the year, spend in the year at the year's weekly cost, whether it started in the year, and its provider group.
--- Until provider groups are resolved (dim_provider_group), a placement's group is its provider organisation:
--- the provider name reduced to lower-case letters and digits (so 'KEYS CHILD CARE LTD.' and 'Keys Child Care
--- Ltd' meet), named by its first spelling in alphabetical order.
+-- the year, spend in the year at the year's weekly cost, whether it started in the year, and its provider group:
+-- the group its provider's name resolves to (int_provider_names_resolved), else its establishment's, else
+-- 'not-recorded'; a private individual counts to its LA's 'individuals' group.
 
 with
 
@@ -12,16 +11,42 @@ placements as (
 
 ),
 
+resolved as (
+
+    select * from {{ ref('int_provider_names_resolved') }}
+
+),
+
+groups as (
+
+    select * from {{ ref('int_provider_groups') }}
+
+),
+
 years as (
 
     select
-        *,
+        placements.*,
         make_date(cast(left(financial_year, 4) as integer), 4, 1) as year_start_date,
         make_date(cast(left(financial_year, 4) as integer) + 1, 4, 1) as next_year_start_date,
         coalesce(
-            nullif(regexp_replace(lower(provider), '[^a-z0-9]+', '', 'g'), ''), 'notrecorded'
-        ) as provider_key
+            case
+                when by_provider.link_method = 'individual' then 'individuals-' || placements.la_gss_code
+                else by_provider.group_id
+            end,
+            by_establishment.group_id,
+            'not-recorded'
+        ) as provider_group_id,
+        coalesce(
+            by_provider.link_method,
+            'establishment ' || by_establishment.link_method,
+            'not recorded'
+        ) as provider_group_method
     from placements
+    left join resolved as by_provider
+        on {{ organisation_key('placements.provider') }} = by_provider.match_key
+    left join resolved as by_establishment
+        on {{ organisation_key('placements.establishment') }} = by_establishment.match_key
 
 ),
 
@@ -41,6 +66,17 @@ measured as (
 
 ),
 
+named as (
+
+    select
+        measured.*,
+        coalesce(groups.provider_group_name, 'Provider not recorded') as provider_group_name
+    from measured
+    left join groups
+        on measured.provider_group_id = groups.provider_group_id
+
+),
+
 final as (
 
     select
@@ -48,10 +84,9 @@ final as (
         financial_year,
         placement_key,
         placement_type,
-        'org:' || provider_key as provider_group_id,
-        coalesce(
-            min(provider) over (partition by provider_key), 'Provider not recorded'
-        ) as provider_group_name,
+        provider_group_id,
+        provider_group_name,
+        provider_group_method,
         provider,
         establishment,
         urn,
@@ -69,7 +104,7 @@ final as (
         cast(round(weekly_cost * bed_nights / 7.0, 2) as decimal(18, 2)) as spend_in_year,
         source_file,
         source_row_number
-    from measured
+    from named
 
 )
 

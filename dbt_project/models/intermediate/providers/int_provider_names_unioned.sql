@@ -136,7 +136,7 @@ final as (
         match_key,
         min(organisation_key) as organisation_key,
         mode(name) as name,
-        count(distinct name) as spellings,
+        list_sort(list_distinct(list(name))) as spellings,
         mode(company_number) as company_number,
         count(distinct company_number) as company_numbers,
         mode(charity_number) as charity_number,

@@ -1,13 +1,14 @@
 -- One row per LA x financial year x spend category x provider group: what each council paid (spend over £500
--- files, each transaction once), by the category its lines were classified into. Until the provider-group
--- roll-up lands, the provider group is the supplier's organisation key (its normalised name): spellings of one
--- organisation meet, brands and subsidiaries of one group do not yet. Withheld suppliers form one group.
+-- files, each transaction once), by the category its lines were classified into and the provider group its
+-- suppliers resolve to (int_spend__lines_grouped: brands, subsidiaries and spellings of one group meet).
+-- Withheld suppliers and private individuals form one unnamed group per LA. provider_group_method is the way
+-- most of the group's spend was linked (seed, override, exact name, company number, urn, scored, own name).
 
 with
 
 lines as (
 
-    select * from {{ ref('int_spend__lines_classified') }}
+    select * from {{ ref('int_spend__lines_grouped') }}
 
 ),
 
@@ -29,18 +30,16 @@ grouped as (
         la_gss_code,
         financial_year,
         spend_category,
-        case when is_supplier_withheld then 'WITHHELD' else 'ORG:' || supplier_key end as provider_group_id,
-        case
-            when is_supplier_withheld then 'Supplier withheld (personal data)'
-            else mode(supplier_name)
-        end as provider_group_name,
+        provider_group_id,
+        any_value(provider_group_name) as provider_group_name,
+        arg_max(provider_group_method, abs(amount)) as provider_group_method,
         sum(amount) as spend,
         count(*) as transaction_count,
         count(*) filter (where amount < 0) as credit_transactions,
         count(distinct supplier_name) as supplier_names,
         count(*) filter (where needs_review) as transactions_to_review
     from lines
-    group by la_gss_code, financial_year, spend_category, provider_group_id, is_supplier_withheld
+    group by la_gss_code, financial_year, spend_category, provider_group_id
 
 ),
 
@@ -54,7 +53,7 @@ final as (
         categories.is_childrens_placement,
         grouped.provider_group_id,
         grouped.provider_group_name,
-        'normalised supplier name' as provider_group_method,
+        grouped.provider_group_method,
         grouped.spend,
         grouped.transaction_count as transactions,  -- noqa: RF04
         grouped.credit_transactions,

@@ -1,5 +1,5 @@
--- One row per Ofsted URN ever seen: its most recent register entry, its history, and (once the provider-group
--- issue lands) the provider group it rolls up to.
+-- One row per Ofsted URN ever seen: its most recent register entry, its history, and the provider group its
+-- owning organisation resolves to (intermediate.int_providers_grouped), with the method and score.
 
 with
 
@@ -12,6 +12,18 @@ register as (
 histories as (
 
     select * from {{ ref('int_provider_histories_summarised') }}
+
+),
+
+grouped as (
+
+    select * from {{ ref('int_providers_grouped') }}
+
+),
+
+groups as (
+
+    select * from {{ ref('int_provider_groups') }}
 
 ),
 
@@ -71,15 +83,19 @@ final as (
         latest_entry.help_and_protection as latest_help_and_protection,
         latest_entry.leadership_and_management as latest_leadership_and_management,
         latest_entry.owner_name as owning_organisation,
-        cast(null as varchar) as provider_group_id,
-        cast(null as varchar) as provider_group_name,
-        cast(null as varchar) as provider_group_method,
-        cast(null as double) as provider_group_score
+        grouped.provider_group_id,
+        groups.provider_group_name,
+        grouped.provider_group_method,
+        grouped.provider_group_score
     from latest_entry
     inner join histories
         on latest_entry.urn = histories.urn
     left join last_known_name
         on latest_entry.urn = last_known_name.urn
+    left join grouped
+        on latest_entry.urn = grouped.urn
+    left join groups
+        on grouped.provider_group_id = groups.provider_group_id
 
 )
 
