@@ -1,7 +1,8 @@
 {{ config(schema='audit', materialized='table') }}
 
--- What an analyst should look at in the provider-group resolution, most spend first: links made below the
--- confidence threshold, near misses that were not linked, suppliers with high spend and no match at all, names
+-- What an analyst should look at in the provider-group resolution, most children's placement spend first:
+-- links made below the confidence threshold, near misses that were not linked, suppliers with high children's
+-- placement spend (var provider_review_min_spend, £50,000 by default) and no match at all, names
 -- taken for a private individual, and names with no letters. A decision written into
 -- seeds/providers/provider_group_overrides.csv (the override_line column is one to start from) takes the name
 -- off this list at the next build.
@@ -39,7 +40,7 @@ flagged as (
             when resolved.has_no_letters then 'name has no letters'
             when
                 resolved.link_method = 'own name'
-                and resolved.spend >= {{ var('provider_review_min_spend', 50000) }}
+                and resolved.placement_spend >= {{ var('provider_review_min_spend', 50000) }}
                 then 'high spend, no match'
         end as review_reason
     from resolved
@@ -50,11 +51,14 @@ flagged as (
 final as (
 
     select
-        row_number() over (order by flagged.spend desc nulls last, flagged.match_key) as review_rank,
+        row_number() over (
+            order by flagged.placement_spend desc nulls last, flagged.spend desc nulls last, flagged.match_key asc
+        ) as review_rank,
         flagged.review_reason,
-        flagged.name,
+        flagged.organisation_name,
         flagged.match_key,
         flagged.sources,
+        cast(flagged.placement_spend as decimal(18, 2)) as childrens_placement_spend,
         cast(flagged.spend as decimal(18, 2)) as spend,
         flagged.las,
         flagged.link_method,
@@ -66,7 +70,7 @@ final as (
         candidate.provider_group_name as candidate_group_name,
         flagged.candidate_score,
         flagged.runner_up_score,
-        '"' || replace(flagged.name, '"', '""') || '",belongs to,'
+        '"' || replace(flagged.organisation_name, '"', '""') || '",belongs to,'
         || coalesce(flagged.candidate_group_id, flagged.group_id) || ',,<reason>,<analyst>,<date>' as override_line
     from flagged
     left join groups as linked

@@ -27,8 +27,8 @@ years as (
 
     select
         placements.*,
-        make_date(cast(left(financial_year, 4) as integer), 4, 1) as year_start_date,
-        make_date(cast(left(financial_year, 4) as integer) + 1, 4, 1) as next_year_start_date,
+        make_date(cast(left(placements.financial_year, 4) as integer), 4, 1) as year_start_date,
+        make_date(cast(left(placements.financial_year, 4) as integer) + 1, 4, 1) as next_year_start_date,
         coalesce(
             case
                 when by_provider.link_method = 'individual' then 'individuals-' || placements.la_gss_code

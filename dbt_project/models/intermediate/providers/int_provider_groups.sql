@@ -55,14 +55,16 @@ members as (
     select
         group_id,
         arg_max(
-            name,
+            organisation_name,
             cast(link_method = 'exact name' or group_id = 'org-' || left(md5(match_key), 12) as integer) * 1e15
             + coalesce(spend, 0)
         ) as own_name,
-        list_sort(list_distinct(list(name) filter (where is_register_owner or link_method = 'company number')))
-            as organisations,
-        list_sort(list_distinct(list(name) filter (where not is_register_owner and link_method <> 'company number')))
-            as other_names,
+        list_sort(list_distinct(
+            list(organisation_name) filter (where is_register_owner or link_method = 'company number')
+        )) as organisations,
+        list_sort(list_distinct(
+            list(organisation_name) filter (where not is_register_owner and link_method <> 'company number')
+        )) as other_names,
         count(*) as names_resolved,
         bool_or(is_register_owner) as has_register_owner
     from resolved
@@ -97,7 +99,9 @@ resolved_groups as (
         ) as ownership_type,
         case
             when curated.group_id is not null then curated.ownership_evidence
-            when setting_sectors.sector is not null then 'Ofsted register sector of its settings: ' || setting_sectors.sector
+            when
+                setting_sectors.sector is not null
+                then 'Ofsted register sector of its settings: ' || setting_sectors.sector
         end as ownership_evidence,
         curated.source_note,
         members.organisations,
@@ -121,39 +125,39 @@ per_authority_groups as (
         cast(null as varchar) as ownership_type,
         'the council withheld the supplier''s name' as ownership_evidence,
         cast(null as varchar) as source_note,
-        cast([] as varchar []) as organisations,
-        cast([] as varchar []) as other_names,
+        cast([] as varchar[]) as organisations,
+        cast([] as varchar[]) as other_names,
         0 as names_resolved
     from authorities
 
     union all
 
     select
-        'individuals-' || la_gss_code,
-        'Private individuals (' || la_name || ')',
-        false,
-        'private',
-        'private individual',
-        'supplier names taken for a person''s name (int_provider_names_resolved)',
-        null,
-        [],
-        [],
-        0
+        'individuals-' || la_gss_code as provider_group_id,
+        'Private individuals (' || la_name || ')' as provider_group_name,
+        false as is_curated,
+        'private' as sector,
+        'private individual' as ownership_type,
+        'supplier names taken for a person''s name (int_provider_names_resolved)' as ownership_evidence,
+        null as source_note,
+        [] as organisations,
+        [] as other_names,
+        0 as names_resolved
     from authorities
 
     union all
 
     select
-        'not-recorded',
-        'Provider not recorded',
-        false,
-        null,
-        null,
-        'the extract names no provider or establishment',
-        null,
-        [],
-        [],
-        0
+        'not-recorded' as provider_group_id,
+        'Provider not recorded' as provider_group_name,
+        false as is_curated,
+        null as sector,
+        null as ownership_type,
+        'the extract names no provider or establishment' as ownership_evidence,
+        null as source_note,
+        [] as organisations,
+        [] as other_names,
+        0 as names_resolved
 
 ),
 

@@ -146,14 +146,15 @@ def model(dbt, session):
         select
             match_key,
             min(organisation_key) as organisation_key,
-            arg_max(name, case when source = 'ofsted owner' then 1e18 else 0 end + spend + records) as name,
-            bool_or(source = 'ofsted owner') as is_register_owner,
+            arg_max(organisation_name, case when name_source = 'ofsted owner' then 1e18 else 0 end + spend + records) as name,
+            bool_or(name_source = 'ofsted owner') as is_register_owner,
             list_sort(list_distinct(list_distinct(flatten(list(urn_owner_keys))))) as urn_owner_keys,
             arg_max(company_number, spend) filter (where company_number is not null) as company_number,
             bool_or(charity_number is not null) as has_charity_number,
             sum(spend) as spend,
+            sum(placement_spend) as placement_spend,
             max(las) as las,
-            string_agg(distinct source, ', ' order by source) as sources
+            string_agg(distinct name_source, ', ' order by name_source) as sources
         from resolution_names
         group by match_key
     """)
@@ -359,10 +360,11 @@ def model(dbt, session):
         select
             k.match_key,
             k.organisation_key,
-            k.name,
+            k.name as organisation_name,
             k.is_register_owner,
             k.sources,
             k.spend,
+            k.placement_spend,
             k.las,
             k.company_number,
             case

@@ -19,6 +19,12 @@ spend_lines as (
 
 ),
 
+categories as (
+
+    select * from {{ ref('spend_categories') }}
+
+),
+
 placements as (
 
     select * from {{ ref('stg_placement_costs__placements') }}
@@ -46,70 +52,77 @@ urn_owners as (
 named as (
 
     select
-        'ofsted owner' as source,
-        owner_name as name,
+        'ofsted owner' as name_source,
+        owner_name as organisation_name,
         urn,
         cast(null as varchar) as company_number,
         cast(null as varchar) as charity_number,
         cast(null as varchar) as supplier_id,
         la_gss_code,
-        cast(null as decimal(18, 2)) as spend
+        cast(null as decimal(18, 2)) as spend,
+        cast(null as decimal(18, 2)) as placement_spend
     from register
     where owner_name is not null
 
     union all
 
     select
-        'ofsted setting' as source,
-        provider_name as name,
+        'ofsted setting' as name_source,
+        provider_name as organisation_name,
         urn,
         null as company_number,
         null as charity_number,
         null as supplier_id,
         la_gss_code,
-        null as spend
+        null as spend,
+        null as placement_spend
     from register
     where provider_name is not null
 
     union all
 
     select
-        'spend supplier' as source,
-        supplier_name as name,
+        'spend supplier' as name_source,
+        spend_lines.supplier_name as organisation_name,
         null as urn,
-        company_number,
-        charity_number,
-        supplier_id,
-        la_gss_code,
-        amount as spend
+        spend_lines.company_number,
+        spend_lines.charity_number,
+        spend_lines.supplier_id,
+        spend_lines.la_gss_code,
+        spend_lines.amount as spend,
+        case when categories.is_childrens_placement then spend_lines.amount else 0 end as placement_spend
     from spend_lines
-    where not is_supplier_withheld
+    left join categories
+        on spend_lines.spend_category = categories.spend_category
+    where not spend_lines.is_supplier_withheld
 
     union all
 
     select
-        'placement provider' as source,
-        provider as name,
+        'placement provider' as name_source,
+        provider as organisation_name,
         urn,
         null as company_number,
         null as charity_number,
         null as supplier_id,
         la_gss_code,
-        null as spend
+        null as spend,
+        null as placement_spend
     from placements
     where provider is not null
 
     union all
 
     select
-        'placement establishment' as source,
-        establishment as name,
+        'placement establishment' as name_source,
+        establishment as organisation_name,
         urn,
         null as company_number,
         null as charity_number,
         null as supplier_id,
         la_gss_code,
-        null as spend
+        null as spend,
+        null as placement_spend
     from placements
     where establishment is not null
 
@@ -119,24 +132,24 @@ keyed as (
 
     select
         named.*,
-        {{ organisation_key('named.name') }} as organisation_key,
-        {{ organisation_key('named.name') }} as match_key,
+        {{ organisation_key('named.organisation_name') }} as organisation_key,
+        {{ organisation_key('named.organisation_name') }} as match_key,
         {{ organisation_key('urn_owners.owner_name') }} as urn_owner_key
     from named
     left join urn_owners
         on named.urn = urn_owners.urn
-    where not {{ is_withheld_supplier('named.name') }}
+    where not {{ is_withheld_supplier('named.organisation_name') }}
 
 ),
 
 final as (
 
     select
-        source,
+        name_source,
         match_key,
         min(organisation_key) as organisation_key,
-        mode(name) as name,
-        list_sort(list_distinct(list(name))) as spellings,
+        mode(organisation_name) as organisation_name,
+        list_sort(list_distinct(list(organisation_name))) as spellings,
         mode(company_number) as company_number,
         count(distinct company_number) as company_numbers,
         mode(charity_number) as charity_number,
@@ -145,10 +158,11 @@ final as (
         list_sort(list_distinct(list(urn_owner_key) filter (where urn_owner_key is not null))) as urn_owner_keys,
         count(distinct la_gss_code) as las,
         cast(coalesce(sum(spend), 0) as decimal(18, 2)) as spend,
+        cast(coalesce(sum(placement_spend), 0) as decimal(18, 2)) as placement_spend,
         count(*) as records
     from keyed
     where match_key is not null
-    group by source, match_key
+    group by name_source, match_key
 
 )
 

@@ -22,7 +22,7 @@ national as (
         provider_group_id,
         count(*) filter (where registered_as_childrens_home) as childrens_homes,
         coalesce(sum(places) filter (where registered_as_childrens_home), 0) as childrens_home_places,
-        count(*) as settings,
+        count(*) as settings,  -- noqa: RF04
         coalesce(sum(places), 0) as places,
         count(*) filter (where provision_group = 'Fostering') as fostering_agencies
     from providers
@@ -48,7 +48,7 @@ final as (
         groups.names_resolved,
         coalesce(national.childrens_homes, 0) as childrens_homes,
         coalesce(national.childrens_home_places, 0) as childrens_home_places,
-        coalesce(national.settings, 0) as settings,
+        coalesce(national.settings, 0) as settings,  -- noqa: RF04
         coalesce(national.places, 0) as places,
         coalesce(national.fostering_agencies, 0) as fostering_agencies
     from groups

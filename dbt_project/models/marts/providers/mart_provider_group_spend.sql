@@ -66,7 +66,7 @@ spend_by_group as (
         placement_lines.financial_year,
         placement_lines.provider_group_id,
         sum(placement_lines.amount) as spend,
-        count(*) as transactions,
+        count(*) as transactions,  -- noqa: RF04
         count(distinct placement_lines.la_gss_code) as buying_las,
         string_agg(distinct groupings.la_name, ', ' order by groupings.la_name) as buying_la_names,
         sum(placement_lines.amount) filter (where placement_lines.spend_category = 'children''s residential')
@@ -141,7 +141,7 @@ ranked as (
         grouping_years.grouping_spend,
         row_number() over (
             partition by spend_by_group.grouping_type, spend_by_group.grouping_name, spend_by_group.financial_year
-            order by spend_by_group.spend desc, spend_by_group.provider_group_id
+            order by spend_by_group.spend desc, spend_by_group.provider_group_id asc
         ) as spend_rank
     from spend_by_group
     inner join grouping_years

@@ -50,7 +50,7 @@ spend as (
         lines.provider_group_id,
         lines.financial_year,
         sum(lines.amount) as annual_spend,
-        count(*) as transactions
+        count(*) as transactions  -- noqa: RF04
     from lines
     inner join categories
         on lines.spend_category = categories.spend_category
@@ -79,9 +79,17 @@ placements as (
 
 rows_wanted as (
 
-    select la_gss_code, provider_group_id, financial_year from spend
+    select
+        la_gss_code,
+        provider_group_id,
+        financial_year
+    from spend
     union
-    select la_gss_code, provider_group_id, financial_year from placements
+    select
+        la_gss_code,
+        provider_group_id,
+        financial_year
+    from placements
 
 ),
 
@@ -128,16 +136,19 @@ located as (
             as places_in_la,
         count(*) filter (
             where
-                settings.la_gss_code <> rows_wanted.la_gss_code
-                and settings.government_office_region_code = authorities.government_office_region_code
-                and settings.registered_as_childrens_home
+            settings.la_gss_code <> rows_wanted.la_gss_code
+            and settings.government_office_region_code = authorities.government_office_region_code
+            and settings.registered_as_childrens_home
         ) as childrens_homes_in_rest_of_region,
         coalesce(sum(settings.places) filter (
             where
-                settings.la_gss_code <> rows_wanted.la_gss_code
-                and settings.government_office_region_code = authorities.government_office_region_code
+            settings.la_gss_code <> rows_wanted.la_gss_code
+            and settings.government_office_region_code = authorities.government_office_region_code
         ), 0) as places_in_rest_of_region
-    from (select distinct la_gss_code, provider_group_id from rows_wanted) as rows_wanted
+    from (select distinct
+        la_gss_code,
+        provider_group_id
+    from rows_wanted) as rows_wanted
     inner join authorities
         on rows_wanted.la_gss_code = authorities.la_gss_code
     left join settings
