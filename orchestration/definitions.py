@@ -13,6 +13,7 @@ from orchestration.defs.ofsted.assets import ofsted_register
 from orchestration.defs.ofsted.checks import CHECKS as OFSTED_CHECKS
 from orchestration.defs.placement_costs.assets import placement_cost_extracts
 from orchestration.defs.placement_costs.checks import CHECKS as PLACEMENT_COSTS_CHECKS
+from orchestration.defs.providers.checks import CHECKS as PROVIDERS_CHECKS
 from orchestration.defs.publish.assets import published_marts
 from orchestration.defs.spend.assets import spend_files
 from orchestration.defs.spend.checks import CHECKS as SPEND_CHECKS
@@ -26,7 +27,7 @@ from orchestration.lib.warehouse import WarehouseResource
 defs = dg.Definitions(
     assets=[ofsted_register, ssda903_returns, spend_files, placement_cost_extracts, returns, *DBT_ASSETS,
             published_marts],
-    asset_checks=[*OFSTED_CHECKS, *SSDA903_CHECKS, *SPEND_CHECKS, *PLACEMENT_COSTS_CHECKS],
+    asset_checks=[*OFSTED_CHECKS, *SSDA903_CHECKS, *SPEND_CHECKS, *PLACEMENT_COSTS_CHECKS, *PROVIDERS_CHECKS],
     jobs=[build_everything],
     schedules=[daily_build],
     sensors=[inbox_sensor],

@@ -17,7 +17,7 @@ from orchestration.lib import settings
 LAYERS = {
     "dbt_staging": "resource_type:seed path:models/staging",
     "dbt_intermediate": "path:models/intermediate",
-    "dbt_marts": "path:models/marts",
+    "dbt_marts": "path:models/marts path:models/audit",
 }
 
 
