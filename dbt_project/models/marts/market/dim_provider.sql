@@ -27,6 +27,14 @@ groups as (
 
 ),
 
+-- Names taken for a private individual's are never shown in a mart.
+individuals as (
+
+    select match_key from {{ ref('int_provider_names_resolved') }}
+    where is_individual
+
+),
+
 latest_entry as (
 
     select *
@@ -62,7 +70,13 @@ final as (
 
     select
         latest_entry.urn,
-        last_known_name.provider_name,
+        case
+            when
+                {{ organisation_key('last_known_name.provider_name') }}
+                in (select individuals.match_key from individuals)
+                then 'Private individual'
+            else last_known_name.provider_name
+        end as provider_name,
         latest_entry.provision_type,
         latest_entry.provision_group,
         latest_entry.registered_as_childrens_home,
@@ -82,7 +96,13 @@ final as (
         latest_entry.overall_effectiveness as latest_overall_effectiveness,
         latest_entry.help_and_protection as latest_help_and_protection,
         latest_entry.leadership_and_management as latest_leadership_and_management,
-        latest_entry.owner_name as owning_organisation,
+        case
+            when
+                {{ organisation_key('latest_entry.owner_name') }}
+                in (select individuals.match_key from individuals)
+                then 'Private individual'
+            else latest_entry.owner_name
+        end as owning_organisation,
         grouped.provider_group_id,
         groups.provider_group_name,
         grouped.provider_group_method,
