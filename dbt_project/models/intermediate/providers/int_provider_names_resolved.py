@@ -8,15 +8,17 @@ A name is linked by the first of these that applies, and keeps the method and a 
                  legal entity, by normalised name or as a whole-word prefix;
 3. exact name    the name is an owning organisation on the Ofsted register (its own group unless 1-2 say so);
 4. company number  shares a company number with a name linked by 1-3, and a distinctive word with it;
-5. urn           seen with URNs whose owners all resolve to one group (settings, placement extracts);
-6. scored        rapidfuzz over blocked candidate pairs (same first word, or the same first four letters):
-                 the edit ratio of the keys, or 0.92 when the two differ only by generic service words
+5. scored        rapidfuzz over blocked candidate pairs (same first word, or the same first four letters):
+                 the edit ratio of the keys, or BRAND_SCORE when the two differ only by generic service words
                  (seed provider_name_words). Linked when >= ACCEPT and ahead of any other group by MARGIN;
-7. company number  names no one else knows, sharing a company number and a distinctive word, become one;
-8. individual    looks like a private individual (a first name and a surname, a title, initials): rolls up
+6. urn           seen with URNs whose owners all resolve to one group (settings, placement extracts);
+7. scored        names no source knows, among themselves, in blocks of the same distinctive words: a name
+                 joins the shorter one it extends by generic words, or a spelling with more spend;
+8. company number  names no one else knows, sharing a company number and a distinctive word, become one;
+9. individual    looks like a private individual (a first name and a surname, a title, initials): rolls up
                  to the 'private individuals' group of the paying LA in the marts, never shown by name.
 Anything else is its own organisation and group ('own name'). A 'not same as' override forbids the links of
-4-7 between the two names (or their groups). Near misses and low-score links go to audit.provider_match_review.
+4-8 between the two names (or their groups). Near misses and low-score links go to audit.provider_match_review.
 
 The row work is DuckDB SQL (blocking, token sets) and rapidfuzz over arrays (process.cpdist): no Python loop
 over names or pairs.
@@ -42,8 +44,26 @@ def _score(session, queries, targets, out, among_themselves=False):
     """Score blocked pairs (query name, target name) and keep, per query, the best group, the runner-up and
     whether it is linked. Among themselves, a target must be the base of the query: the query extends it by
     generic words, or is a spelling of it with less spend."""
-    pairs = session.execute(f"""
-        with blocked as (
+    if among_themselves:
+        # Names no source knows pair only with names of the same distinctive words (the brand rule's pairs):
+        # blocks stay small however many unknown names a national ledger holds.
+        session.execute(f"""
+            create or replace temp table resolution_cores as
+            select n.*, array_to_string(list_filter(string_split(n.organisation_key, ' '),
+                                                    x -> not list_contains(w.generic, x)), ' ') as core
+            from {queries} as n cross join resolution_words_generic as w
+        """)
+        blocking = """
+            select q.match_key as q_key, q.organisation_key as q_okey, q.spend as q_spend,
+                   t.match_key as t_key, t.organisation_key as t_okey, t.group_id, t.name as t_name,
+                   t.spend as t_spend
+            from resolution_cores as q
+            inner join resolution_cores as t
+                on q.core = t.core
+            where regexp_matches(q.match_key, '[a-z]') and length(q.match_key) >= 4 and q.match_key <> t.match_key
+        """
+    else:
+        blocking = f"""
             select q.match_key as q_key, q.organisation_key as q_okey, q.spend as q_spend,
                    t.match_key as t_key, t.organisation_key as t_okey, t.group_id, t.name as t_name,
                    t.spend as t_spend
@@ -58,7 +78,9 @@ def _score(session, queries, targets, out, among_themselves=False):
             inner join {targets} as t
                 on left(replace(q.match_key, ' ', ''), 4) = left(replace(t.match_key, ' ', ''), 4)
             where regexp_matches(q.match_key, '[a-z]') and length(q.match_key) >= 4 and q.match_key <> t.match_key
-        ),
+        """
+    pairs = session.execute(f"""
+        with blocked as ({blocking}),
         tokens as (
             select *,
                    list_distinct(string_split(q_okey, ' ')) as q_tokens,
