@@ -16,8 +16,10 @@ Modules (the SSDA903 part and the generator's core; finance*.py is the spend and
   codes       SSDA903 codes and their shares
   ssda903     one LA's children, spells and episodes (generation) and its SSDA903 files (writing)
   allocate    registered places for every LA's residential spells together (capacity per month)
+  purchasing  who an LA buys from: national groups' pull and each LA's relationships (Eastern Region calibration)
   truth       ground-truth tables derived from placements.parquet with DuckDB
   faults      realistic faulty SSDA903 files for reliability tests
+  calibration_report  the Eastern Region provider-analysis figures of a truth folder (python -m demo.calibration_report)
 """
 
 DEFAULT_LAS = (

@@ -163,7 +163,7 @@ def run(args: argparse.Namespace) -> dict:
         ctx = ssda903.Context(geo=geo, reg=reg, years=years, seed=args.seed, sizes=sizes, workdir=Path(tmp))
         requests = [ssda903.generate_la(ctx, i) for i in la_index]
         log(f"generated {len(las)} LAs: {time.perf_counter() - t0:.1f}s")
-        settings = allocate.allocate(reg, geo, requests, la_index, args.seed, ctx.window_end)
+        settings = allocate.allocate(reg, geo, requests, la_index, args.seed, ctx.window_end, ctx.groups)
         n_requests = sum(len(r["spell"]) for r in requests)
         log(f"allocated {n_requests} spells to registered settings: {time.perf_counter() - t0:.1f}s")
         placements_path = truth_dir / "placements.parquet"

@@ -13,10 +13,11 @@ ever over its places on any date.
 
 Months are processed in order; the spells starting in a month are placed in rounds. In each round every spell
 still waiting picks the best setting with a free place in every month of its stay (score: the cell it asked for,
-nearness, an LA's own homes first, plus Gumbel noise from the run's random stream); each setting accepts its
-best-scoring pick; the rest try again against the updated capacity. A spell that no setting can take (no free
-place anywhere for its whole stay) stays without a setting: it is written as a placement in an unregistered
-setting, as happens when there is no registered place to be had.
+nearness, an LA's own homes first, the national pull of the setting's provider group and the LA's relationship with
+it (demo.purchasing: within the cell, CELL_WEIGHT), plus Gumbel noise from the run's random stream); each setting
+accepts its best-scoring pick; the rest try again against the updated capacity. A spell that no setting can take
+(no free place anywhere for its whole stay) stays without a setting: it is written as a placement in an
+unregistered setting, as happens when there is no registered place to be had.
 """
 
 from __future__ import annotations
@@ -24,14 +25,20 @@ from __future__ import annotations
 import numpy as np
 
 from demo.geography import Geography
+from demo.purchasing import LA_SETTINGS, SettingGroups
 from demo.register import Register, first_day_of_month, month_number
 
 CLASS_NAMES = ("CH", "SCH", "RFC", "RSS")
+# A setting outside the cell the spell asked for (inside / outside the LA, within / over 20 miles) loses
+# CELL_WEIGHT x (4 points for the locality, 3.5 for the distance band): more than the provider group's pull and the
+# LA's relationship with it (demo.purchasing) nearly ever make up, so those choose among the settings of the cell.
+CELL_WEIGHT = 3.0
 MAX_ROUNDS = 60
 
 
 def allocate(
-    reg: Register, geo: Geography, requests: list[dict], las: list[int], seed: int, last_day: int
+    reg: Register, geo: Geography, requests: list[dict], las: list[int], seed: int, last_day: int,
+    groups: SettingGroups | None = None,
 ) -> list[np.ndarray]:
     """Setting (register index, -1 none) per request, for each LA's request dict (same order as `las`)."""
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 903])))
@@ -41,6 +48,9 @@ def allocate(
     keys = ("klass", "origin", "inside", "far", "start", "end")
     cat = {key: np.concatenate([r[key] for r in requests]) for key in keys}
     la_of = np.repeat(np.array(las, dtype=np.int32), sizes)
+    la_row = np.repeat(np.arange(len(las), dtype=np.int32), sizes)
+    groups = groups if groups is not None else SettingGroups.of(reg)
+    affinity = np.stack([groups.affinity(geo.las[la].gss_code, seed) for la in las])  # [LA of the run, setting]
     result = np.full(len(la_of), -1, dtype=np.int64)
     m_first = int(month_number(cat["start"].min()))
     m_last = int(month_number(last_day))
@@ -74,8 +84,9 @@ def allocate(
             same_la = s_la[None, :] == la_of[batch][:, None]
             locality_miss = same_la != cat["inside"][batch][:, None]
             band_miss = (d > 20.0) != cat["far"][batch][:, None]
-            base = (-4.0 * locality_miss - 3.5 * band_miss - d / 50.0 + log_places[None, :]
-                    + np.where(la_run[None, :], np.where(same_la, 2.0, -3.0), 0.0))
+            base = (-CELL_WEIGHT * (4.0 * locality_miss + 3.5 * band_miss) - d / 50.0 + log_places[None, :]
+                    + np.where(la_run[None, :], np.where(same_la, 2.0, -3.0) + LA_SETTINGS,
+                               affinity[np.ix_(la_row[batch], settings)]))
             base = base - np.log(-np.log(rng.random(base.shape)))
             waiting = np.arange(len(batch))
             for _ in range(MAX_ROUNDS):

@@ -25,8 +25,9 @@ What it writes
 In-house fostering, kinship and own residential placements are not paid to providers and have no lines, nor
 is any placement whose PLACE_PROVIDER is the LA itself (PR1) or a parent (PR0); the in-house carers' allowances
 appear only as the redacted 'other children's social care' lines above. A placement's provider entity is its
-Ofsted owner, else its provider name, else (bought from another LA, PR2) that council, else a made-up provider
-chosen by (type, URN, setting LA, placement outward code) for settings with no Ofsted record.
+Ofsted owner, else its provider name, else (bought from another LA, PR2) that council, else, for settings with no
+Ofsted record, a made-up provider of the setting's area (a few per type and LA area, named after it), one of the
+few there the placing LA uses (INVENTED_CONTRACTS), chosen by (type, URN, placement outward code, placing LA).
 
 Supplier names are the brand / legal-entity variants of each provider group (``demo.finance_groups``); an LA
 holds one supplier record per entity and sometimes re-creates it under another variant in a later year.
@@ -143,11 +144,25 @@ _INVENTED = {  # placement type -> (first words, endings) of made-up providers o
 }
 
 
+# Made-up providers are local: each local authority area has its own few of each type (named after the area), and
+# a setting with no Ofsted owner is run by one of the providers of the area it is in; each placing LA has its own
+# favourites among them (the LA's contracts), so that neighbouring LAs share some providers, not all.
+INVENTED_CONTRACTS = 3  # of them, the ones a placing LA uses in an area (its contracts there), the first most
+INVENTED_PER_AREA = {"semi_independent": 12, "independent_residential": 4, "residential_school": 2, "secure": 1,
+                     "ifa_fostering": 2}
+
+
 def _invented_providers() -> list[dict]:
+    """(placement type, area GSS code, idx, name): INVENTED_PER_AREA[type] made-up providers per area."""
     rows = []
-    for t, (first, last) in _INVENTED.items():
-        names = [f"{a} {b}" for b in last for a in first]
-        rows += [{"placement_type": t, "idx": i, "name": n} for i, n in enumerate(names)]
+    for gss, r in sorted(_la_reference().items()):
+        area = re.sub(r"^City of ", "", r.get("nice-name") or r.get("official-name") or gss).strip()
+        for t, (first, last) in _INVENTED.items():
+            combos = [f"{a} {area} {b}" for b in last for a in first]
+            start = _seed_int(0, "invented", t, gss) % len(combos)
+            step = 7 if len(combos) % 7 else 1
+            names = [combos[(start + k * step) % len(combos)] for k in range(INVENTED_PER_AREA[t])]
+            rows += [{"placement_type": t, "area": gss, "idx": i, "name": n} for i, n in enumerate(names)]
     return rows
 
 
@@ -244,10 +259,11 @@ class _Generator:
         con.register("council_df", pd.DataFrame(
             [{"gss": g, "council": r.get("official-name") or ""} for g, r in ref.items()],
             columns=["gss", "council"]))
-        con.register("invented_df", pd.DataFrame(_invented_providers(), columns=["placement_type", "idx", "name"]))
+        con.register("invented_df", pd.DataFrame(_invented_providers(),
+                                                 columns=["placement_type", "area", "idx", "name"]))
         con.execute("create table invented as select * from invented_df")
-        con.execute("""create table invented_n as select placement_type, count(*)::bigint as n
-                       from invented group by 1""")
+        con.execute("""create table invented_n as select placement_type, area, count(*)::bigint as n
+                       from invented group by 1, 2""")
         # Provider placements overlapping the service window (March before the period to February of its end):
         # bought from a provider or another LA (not the LA's own provision, PR1, nor parents, PR0).
         con.execute(f"""
@@ -265,10 +281,12 @@ class _Generator:
                             i.name) as entity
             from a left join council_df c on c.gss = a.setting_la_gss_code
             left join invented_n n on n.placement_type = a.placement_type
-            left join invented i on i.placement_type = a.placement_type
-              and i.idx = (hash(0, a.placement_type, coalesce(a.urn, ''),
-                                coalesce(a.setting_la_gss_code, a.la_gss_code),
-                                coalesce(a.placement_outcode, '')) % n.n)::bigint
+              and n.area = coalesce(a.setting_la_gss_code, a.la_gss_code)
+            left join invented i on i.placement_type = a.placement_type and i.area = n.area
+              and i.idx = (floor(least(n.n, {INVENTED_CONTRACTS})
+                                 * pow(uni(hash(0, a.placement_type, coalesce(a.urn, ''),
+                                                coalesce(a.placement_outcode, ''), a.la_gss_code)), 2))::bigint
+                           + hash(0, a.placement_type, n.area, a.la_gss_code) % n.n) % n.n
             """, [PAID_TYPES, self.period_stop, dt.date(ys[0] - 1, 3, 1)])
 
     # ------------------------------------------------------------------------------ reference tables

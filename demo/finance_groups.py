@@ -7,7 +7,11 @@ Entities are rolled up to provider groups:
   and company numbers dropped): "HOMES 2 INSPIRE LIMITED" and "Homes 2 Inspire Ltd" are one group;
 * by the prefix rules in `demo/data/finance_group_overrides.csv`: a few real multi-entity families whose
   members are separate companies ("Keys Child Care Ltd", "Keys Care Limited", ... -> "Keys Group"). Which
-  families belong together is the demo's own invention, stated there, not a claim about real ownership.
+  families belong together is the demo's own invention, stated there, not a claim about real ownership. A
+  family's group id comes from its group name, so rules naming the same group ("Compass Children's Homes" and
+  "Compass Fostering" -> "Compass Community") give one group.
+
+`resolve` is the roll-up; demo.purchasing uses it too, for the group of each registered setting.
 
 Each entity invoices councils under several supplier strings, the way real ledgers hold them: the Ofsted
 name as written, "X Ltd", "X Limited", "X LTD." (upper-case ERP records), "X (Holdings) Ltd", the group's
@@ -68,9 +72,25 @@ def company_number_for(entity_key: str, salt: str = "") -> str:
 
 
 def load_overrides() -> list[tuple[str, str]]:
+    """(normalised key prefix, group name) of every override rule, in file order (the first match wins)."""
     path = DATA / "finance_group_overrides.csv"
     with open(path, encoding="utf-8", newline="") as f:
         return [(group_key(r["key_prefix"]), r["group_name"]) for r in csv.DictReader(f)]
+
+
+def override_group_id(group_name: str) -> str:
+    """The group id of an override family: by its group name, so that rules naming one group (two prefixes for
+    'Compass Community') give one group id."""
+    return group_id_for("override:" + group_key(group_name))
+
+
+def resolve(entity: str, overrides: list[tuple[str, str]] | None = None) -> tuple[str, str | None]:
+    """(group id, override group name or None) of a provider entity (an Ofsted owner or provider name)."""
+    key = group_key(entity)
+    for prefix, name in (load_overrides() if overrides is None else overrides):
+        if key == prefix or key.startswith(prefix + " "):
+            return override_group_id(name), name
+    return group_id_for(key), None
 
 
 def is_public_body(name: str) -> bool:
@@ -127,15 +147,10 @@ def build_groups(entities: list[str], seed: int) -> tuple[list[dict], list[dict]
     ent_rows = []
     group_of: dict[str, tuple[str, str]] = {}
     for e in sorted(set(entities)):
-        key = group_key(e)
-        gname = None
-        for prefix, name in overrides:
-            if key == prefix or key.startswith(prefix + " "):
-                gname, key = name, "override:" + prefix
-                break
+        gid, gname = resolve(e, overrides)
         if gname is None:
             gname = stem(e) if not is_public_body(e) else e
-        group_of[e] = (group_id_for(key), gname)
+        group_of[e] = (gid, gname)
     # One display name per group: the shortest member stem unless an override named it.
     names: dict[str, str] = {}
     for e, (gid, gname) in group_of.items():

@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 
 from demo import calibration, codes, geography, model, periods
 from demo.calibration import G
+from demo.purchasing import SettingGroups
 from demo.register import Register, day_number
 
 REQUEST_CLASSES = ("CH", "SCH", "RFC", "RSS")  # s_class / request "klass": index into this (-1: no request)
@@ -27,6 +28,8 @@ REQUEST_CLASSES = ("CH", "SCH", "RFC", "RSS")  # s_class / request "klass": inde
 # requests (the run-wide school step, `schools_without_urn`, may move it) but never allocated a registered setting.
 SCHOOL_WITHOUT_URN = len(REQUEST_CLASSES)
 BIG = np.int64(1) << 24  # key = period * BIG + day offset
+IFA_MILES = 25.0  # an agency this many miles further from the carers (or the child's home) scores one point less
+NATIONAL_IFA_MILES = 100.0  # the same for an agency of a national group (its carers are all over the country)
 
 EPISODE_COLUMNS = ("CHILD", "DECOM", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "DEC", "REC",
                    "REASON_PLACE_CHANGE", "HOME_POST", "PL_POST", "URN")
@@ -44,11 +47,13 @@ class Context:
     workdir: Path
     window_start: int = field(init=False)  # 1 April before the first collection year
     window_end: int = field(init=False)  # 31 March of the last collection year
+    groups: SettingGroups = field(init=False)  # provider group of every setting (demo.purchasing)
 
     def __post_init__(self) -> None:
         self.window_start = day_number(dt.date(min(self.years) - 1, 4, 1))
         self.window_end = day_number(dt.date(max(self.years), 3, 31))
         self.ifa = np.flatnonzero(self.reg.klass == "IFA")
+        self.groups = SettingGroups.of(self.reg)
 
 
 _DATE_BASE = day_number(dt.date(1960, 1, 1))
@@ -301,19 +306,24 @@ def generate_la(ctx: Context, la: int) -> dict:
     same_as_home = parents & inside & ~far & (rng.random(n_spells) < 0.5)
     pl_oc = np.where(same_as_home, origin, pl_oc)
 
-    # Independent fostering agencies: one registered at the spell start, near the carers.
+    # Independent fostering agencies: one registered at the spell start, near the carers, national groups and the
+    # agencies the LA has a relationship with first (demo.purchasing).
     ifa_setting = np.full(n_spells, -1, dtype=np.int32)
     wi = np.flatnonzero(want_ifa)
     if len(wi) and len(ctx.ifa):
         agencies = ctx.ifa
-        d = geo.distance[np.ix_(pl_oc[wi], reg.outcode[agencies])]
+        affinity = ctx.groups.affinity(authority.gss_code, ctx.seed, agencies)
+        # an agency near the carers or near the child's home (the LA's own market)
+        d = np.minimum(geo.distance[np.ix_(pl_oc[wi], reg.outcode[agencies])],
+                       geo.distance[np.ix_(origin[wi], reg.outcode[agencies])])
         # registered on the first and the last day of the spell and in every register published in between
         last_day = np.minimum(sp.end[wi] - 1, ctx.window_end)[:, None]
         ok = reg.available(sp.start[wi][:, None], agencies[None, :]) & reg.available(last_day, agencies[None, :])
         for k, snap_day in enumerate(reg.snapshots):
             within = (sp.start[wi] < snap_day) & (snap_day <= last_day[:, 0])
             ok &= ~within[:, None] | reg.present[k, agencies][None, :]
-        score = np.where(ok, -d / 25.0 - np.log(-np.log(rng.random(d.shape))), -np.inf)
+        miles = np.where(ctx.groups.is_national(agencies), NATIONAL_IFA_MILES, IFA_MILES)
+        score = np.where(ok, -d / miles[None, :] + affinity[None, :] - np.log(-np.log(rng.random(d.shape))), -np.inf)
         best = np.argmax(score, axis=1)
         got = np.isfinite(score[np.arange(len(wi)), best])
         ifa_setting[wi[got]] = agencies[best[got]]

@@ -35,9 +35,9 @@ def test_eastern_region_provider_shape(figures, name):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "Known gap: total 2024-25 placement spend of the 11 Eastern LAs is about £357m, above the £350m the range "
+    "Known gap: total 2024-25 placement spend of the 11 Eastern LAs is about £358m, above the £350m the range "
     "allows. It is volume x price, not who is paid: the SSDA903 part gives every LA the DfE national placement mix "
-    "(about 730 Eastern children in independent children's homes, where the region publishes just under 500) and "
+    "(about 740 Eastern children in independent children's homes, where the region publishes just under 500) and "
     "prices follow demo/data/cost_calibration.csv. Remove this mark once the total is in range."))
 def test_eastern_region_total_spend(figures):
     lo, hi = calibration_report.RANGES["total_m"]
@@ -53,7 +53,7 @@ def test_the_largest_group_is_a_national_one_and_national_groups_sell_widely(dem
             if (r["financial_year"] == figures.financial_year and r["category"] in cats
                     and r["la_gss_code"] in calibration_report.EASTERN_REGION and r["group_id"] in national):
                 buyers.setdefault(r["group_id"], set()).add(r["la_gss_code"])
-    assert figures.largest_group == "Cambian Group"
+    assert figures.largest_group == "CareTech (Cambian)"
     assert len(buyers) == len(national), "every national group sells to the region"
     assert sum(len(b) >= 4 for b in buyers.values()) >= 0.8 * len(national)
 

@@ -60,7 +60,8 @@ named as (
         cast(null as varchar) as supplier_id,
         la_gss_code,
         cast(null as decimal(18, 2)) as spend,
-        cast(null as decimal(18, 2)) as placement_spend
+        cast(null as decimal(18, 2)) as placement_spend,
+        1 as records
     from register
     where owner_name is not null
 
@@ -75,12 +76,14 @@ named as (
         null as supplier_id,
         la_gss_code,
         null as spend,
-        null as placement_spend
+        null as placement_spend,
+        1 as records
     from register
     where provider_name is not null
 
     union all
 
+    -- Ledgers hold millions of lines but far fewer distinct suppliers: one row per published combination.
     select
         'spend supplier' as name_source,
         spend_lines.supplier_name as organisation_name,
@@ -89,12 +92,19 @@ named as (
         spend_lines.charity_number,
         spend_lines.supplier_id,
         spend_lines.la_gss_code,
-        spend_lines.amount as spend,
-        case when categories.is_childrens_placement then spend_lines.amount else 0 end as placement_spend
+        sum(spend_lines.amount) as spend,
+        sum(case when categories.is_childrens_placement then spend_lines.amount else 0 end) as placement_spend,
+        count(*) as records
     from spend_lines
     left join categories
         on spend_lines.spend_category = categories.spend_category
     where not spend_lines.is_supplier_withheld
+    group by
+        spend_lines.supplier_name,
+        spend_lines.company_number,
+        spend_lines.charity_number,
+        spend_lines.supplier_id,
+        spend_lines.la_gss_code
 
     union all
 
@@ -107,7 +117,8 @@ named as (
         null as supplier_id,
         la_gss_code,
         null as spend,
-        null as placement_spend
+        null as placement_spend,
+        1 as records
     from placements
     where provider is not null
 
@@ -122,7 +133,8 @@ named as (
         null as supplier_id,
         la_gss_code,
         null as spend,
-        null as placement_spend
+        null as placement_spend,
+        1 as records
     from placements
     where establishment is not null
 
@@ -148,18 +160,18 @@ final as (
         name_source,
         match_key,
         min(organisation_key) as organisation_key,
-        mode(organisation_name) as organisation_name,
+        arg_max(organisation_name, records) as organisation_name,
         list_sort(list_distinct(list(organisation_name))) as spellings,
-        mode(company_number) as company_number,
+        arg_max(company_number, records) filter (where company_number is not null) as company_number,
         count(distinct company_number) as company_numbers,
-        mode(charity_number) as charity_number,
+        arg_max(charity_number, records) filter (where charity_number is not null) as charity_number,
         count(distinct supplier_id) as supplier_ids,
         count(distinct urn) as urns,
         list_sort(list_distinct(list(urn_owner_key) filter (where urn_owner_key is not null))) as urn_owner_keys,
         count(distinct la_gss_code) as las,
         cast(coalesce(sum(spend), 0) as decimal(18, 2)) as spend,
         cast(coalesce(sum(placement_spend), 0) as decimal(18, 2)) as placement_spend,
-        count(*) as records
+        sum(records) as records
     from keyed
     where match_key is not null
     group by name_source, match_key
