@@ -24,8 +24,6 @@ The row work is DuckDB SQL (blocking, token sets) and rapidfuzz over arrays (pro
 over names or pairs.
 """
 
-import hashlib
-
 import pandas as pd
 from rapidfuzz import fuzz, process
 
@@ -34,10 +32,6 @@ CONFIDENT = 0.95  # links made below this are listed for review
 NEAR_MISS = 0.75  # unlinked candidates at or above this are listed for review
 MARGIN = 0.03  # the best group must lead the next group by this much
 BRAND_SCORE = 0.94  # a name that differs from an organisation's only by generic words: linked, and reviewed
-
-
-def _group_id(match_key: str) -> str:
-    return "org-" + hashlib.md5(match_key.encode()).hexdigest()[:12]
 
 
 def _score(session, queries, targets, out, among_themselves=False):
@@ -113,7 +107,14 @@ def _score(session, queries, targets, out, among_themselves=False):
         keep = ~spelling | (pairs["t_spend"] > pairs["q_spend"]) | (
             (pairs["t_spend"] == pairs["q_spend"]) & (pairs["t_key"] < pairs["q_key"]))
         pairs = pairs[keep]
-    session.register("resolution_pairs_df", pairs)
+    # Typed by SQL, not by pandas: an empty frame would otherwise come back with integer columns.
+    session.register("resolution_pairs_frame", pairs[["q_key", "t_key", "group_id", "t_name", "score"]])
+    session.execute("""
+        create or replace temp table resolution_pairs_df as
+        select cast(q_key as varchar) as q_key, cast(t_key as varchar) as t_key, cast(group_id as varchar) as group_id,
+               cast(t_name as varchar) as t_name, cast(score as double) as score
+        from resolution_pairs_frame
+    """)
     session.execute(f"""
         create or replace temp table {out} as
         with forbidden as (
@@ -224,14 +225,12 @@ def model(dbt, session):
             on k.match_key = s.match_key and s.preference = 1
         where o.decision is not null or s.group_id is not null or k.is_register_owner
     """)
-    direct = session.execute("select * from resolution_direct").df()
-    own = direct["group_id"].isna()
-    direct.loc[own, "group_id"] = direct.loc[own, "match_key"].map(_group_id)
-    session.register("resolution_direct_df", direct)
+    # A group of its own is named after its anchor's key: 'org-' and 12 hex digits of its md5.
+    session.execute("update resolution_direct set group_id = 'org-' || left(md5(match_key), 12) where group_id is null")
     session.execute("""
         create or replace temp table resolution_anchors as
         select d.match_key, d.group_id, k.organisation_key, k.name, k.spend
-        from resolution_direct_df as d inner join resolution_keys as k using (match_key)
+        from resolution_direct as d inner join resolution_keys as k using (match_key)
         union
         select e.match_key, e.group_id, e.organisation_key, e.entry_name as name, 0 as spend
         from resolution_seed_entries as e
@@ -246,7 +245,7 @@ def model(dbt, session):
         create or replace temp table resolution_linked as
         with pending as (
             select k.* from resolution_keys as k
-            where k.match_key not in (select match_key from resolution_direct_df)
+            where k.match_key not in (select match_key from resolution_direct)
         ),
         by_company as (
             select
@@ -276,7 +275,7 @@ def model(dbt, session):
         create or replace temp view resolution_pending as
         select k.match_key, k.organisation_key, k.spend
         from resolution_keys as k
-        where k.match_key not in (select match_key from resolution_direct_df)
+        where k.match_key not in (select match_key from resolution_direct)
           and k.match_key not in (select match_key from resolution_linked)
     """)
     _score(session, "resolution_pending", "resolution_anchors", "resolution_scored")
@@ -299,7 +298,7 @@ def model(dbt, session):
         from resolution_keys as p, unnest(p.urn_owner_keys) as u(owner_key)
         inner join resolution_anchors as a
             on u.owner_key = a.match_key
-        where p.match_key not in (select match_key from resolution_direct_df)
+        where p.match_key not in (select match_key from resolution_direct)
           and p.match_key not in (select match_key from resolution_linked)
         group by p.match_key
         having count(distinct a.group_id) = 1
@@ -309,9 +308,9 @@ def model(dbt, session):
     # words ("Foster Care Link Childcare Ltd" -> "Foster Care Link Ltd"), or a spelling of it with more spend.
     session.execute("""
         create or replace temp table resolution_unknown as
-        select k.match_key, k.organisation_key, k.spend, 'own:' || k.match_key as group_id, k.name
+        select k.match_key, k.organisation_key, k.spend, 'org-' || left(md5(k.match_key), 12) as group_id, k.name
         from resolution_keys as k
-        where k.match_key not in (select match_key from resolution_direct_df)
+        where k.match_key not in (select match_key from resolution_direct)
           and k.match_key not in (select match_key from resolution_linked)
     """)
     _score(session, "resolution_unknown", "resolution_unknown", "resolution_scored_unknown", among_themselves=True)
@@ -329,7 +328,7 @@ def model(dbt, session):
         organisation_words as (select list(word) as words from resolution_words where kind = 'organisation'),
         resolved as (
             select match_key, group_id, link_method, linked_to_name, linked_to_key, 1.0 as link_score
-            from resolution_direct_df
+            from resolution_direct
             union all
             select match_key, group_id, link_method, linked_to_name, linked_to_key, link_score
             from resolution_linked
@@ -391,9 +390,9 @@ def model(dbt, session):
             k.company_number,
             case
                 when r.group_id is not null then r.group_id
-                when c.representative_key is not null then 'own:' || c.representative_key
+                when c.representative_key is not null then 'org-' || left(md5(c.representative_key), 12)
                 when i.match_key is not null then 'individuals'
-                else 'own:' || k.match_key
+                else 'org-' || left(md5(k.match_key), 12)
             end as group_id,
             case
                 when r.link_method is not null then r.link_method
@@ -420,7 +419,5 @@ def model(dbt, session):
             select * from resolution_scored_unknown
             where match_key not in (select match_key from resolution_scored)
         ) as sc on k.match_key = sc.match_key
-    """).df()
-    own = result["group_id"].str.startswith("own:")
-    result.loc[own, "group_id"] = result.loc[own, "group_id"].str.slice(4).map(_group_id)
-    return result
+    """)
+    return result.fetch_arrow_table()
