@@ -41,12 +41,20 @@ authorities as (
 setting_sectors as (
 
     select
-        settings.provider_group_id,
-        mode(register.sector) as sector
-    from settings
-    inner join register
-        on settings.urn = register.urn
-    group by settings.provider_group_id
+        provider_group_id,
+        first(sector order by setting_count desc, sector asc) as sector
+    from (
+        select
+            settings.provider_group_id,
+            register.sector,
+            count(*) as setting_count
+        from settings
+        inner join register
+            on settings.urn = register.urn
+        where register.sector is not null
+        group by settings.provider_group_id, register.sector
+    ) as sector_counts
+    group by provider_group_id
 
 ),
 
@@ -54,10 +62,11 @@ members as (
 
     select
         group_id,
-        arg_max(
-            organisation_name,
-            cast(link_method = 'exact name' or group_id = 'org-' || left(md5(match_key), 12) as integer) * 1e15
-            + coalesce(spend, 0)
+        first(
+            organisation_name order by
+                (link_method = 'exact name' or group_id = 'org-' || left(md5(match_key), 12)) desc,
+                spend desc,
+                organisation_name asc
         ) as own_name,
         list_sort(list_distinct(
             list(organisation_name) filter (where is_register_owner or link_method = 'company number')

@@ -132,8 +132,8 @@ def _score(session, queries, targets, out, among_themselves=False):
               and not exists (select 1 from forbidden_groups as g where g.a_key = p.q_key and g.group_id = p.group_id)
         ),
         per_group as (
-            select q_key, group_id, max(score) as score, arg_max(t_name, score) as t_name,
-                   arg_max(t_key, score) as t_key
+            select q_key, group_id, max(score) as score, first(t_name order by score desc, t_key) as t_name,
+                   first(t_key order by score desc, t_key) as t_key
             from allowed group by q_key, group_id
         ),
         ranked as (
@@ -169,10 +169,12 @@ def model(dbt, session):
         select
             match_key,
             min(organisation_key) as organisation_key,
-            arg_max(organisation_name, case when name_source = 'ofsted owner' then 1e18 else 0 end + spend + records) as name,
+            first(organisation_name order by name_source = 'ofsted owner' desc, spend desc, records desc,
+                  organisation_name) as name,
             bool_or(name_source = 'ofsted owner') as is_register_owner,
             list_sort(list_distinct(list_distinct(flatten(list(urn_owner_keys))))) as urn_owner_keys,
-            arg_max(company_number, spend) filter (where company_number is not null) as company_number,
+            first(company_number order by spend desc, company_number) filter (where company_number is not null)
+                as company_number,
             bool_or(charity_number is not null) as has_charity_number,
             sum(spend) as spend,
             sum(placement_spend) as placement_spend,
@@ -193,7 +195,7 @@ def model(dbt, session):
                 e.match_key as entry_key,
                 row_number() over (
                     partition by k.match_key
-                    order by (e.match_type = 'name') desc, length(e.organisation_key) desc, e.group_id
+                    order by (e.match_type = 'name') desc, length(e.organisation_key) desc, e.group_id, e.entry_name
                 ) as preference
             from resolution_keys as k
             inner join resolution_seed_entries as e

@@ -160,11 +160,15 @@ final as (
         name_source,
         match_key,
         min(organisation_key) as organisation_key,
-        arg_max(organisation_name, records) as organisation_name,
+        first(organisation_name order by records desc, organisation_name asc) as organisation_name,
         list_sort(list_distinct(list(organisation_name))) as spellings,
-        arg_max(company_number, records) filter (where company_number is not null) as company_number,
+        first(company_number order by records desc, company_number asc) filter (
+            where company_number is not null
+        ) as company_number,
         count(distinct company_number) as company_numbers,
-        arg_max(charity_number, records) filter (where charity_number is not null) as charity_number,
+        first(charity_number order by records desc, charity_number asc) filter (
+            where charity_number is not null
+        ) as charity_number,
         count(distinct supplier_id) as supplier_ids,
         count(distinct urn) as urns,
         list_sort(list_distinct(list(urn_owner_key) filter (where urn_owner_key is not null))) as urn_owner_keys,

@@ -32,7 +32,7 @@ grouped as (
         spend_category,
         provider_group_id,
         any_value(provider_group_name) as provider_group_name,
-        arg_max(provider_group_method, abs(amount)) as provider_group_method,
+        first(provider_group_method order by abs(amount) desc, provider_group_method asc) as provider_group_method,
         sum(amount) as spend,
         count(*) as transaction_count,
         count(*) filter (where amount < 0) as credit_transactions,

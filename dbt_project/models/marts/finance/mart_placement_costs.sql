@@ -29,7 +29,7 @@ aggregated as (
         provider_group_id,
         is_crisis,
         any_value(provider_group_name) as provider_group_name,
-        mode(provider_group_method) as provider_group_method,
+        first(provider_group_method order by provider_group_method) as provider_group_method,
         count(*) as placements,
         count(distinct placement_key) as children_supported,
         sum(case when started_in_year then 1 else 0 end) as new_placements,
