@@ -8,6 +8,7 @@ that makes it unusable is quarantined, a row with a warning is kept with the rul
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import os
 import re
@@ -20,7 +21,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from ingest import audit
+from ingest import audit, postcodes
 from ingest.csv_files import (
     OVERFLOW_COLUMNS,
     HeaderMatch,
@@ -52,7 +53,19 @@ create schema if not exists raw;
 create table if not exists raw.ssda903_episodes (
     child_id varchar not null, decom date not null, rne varchar, ls varchar, cin varchar, place varchar not null,
     place_provider varchar, dec date, rec varchar, reason_place_change varchar, home_postcode_district varchar,
-    placement_postcode_district varchar, urn varchar, {PROVENANCE}
+    placement_postcode_district varchar, urn varchar, placement_la_gss_code varchar, distance_miles double,
+    home_postcode_found varchar, placement_postcode_found varchar, {PROVENANCE}
+);
+alter table raw.ssda903_episodes add column if not exists placement_la_gss_code varchar;
+alter table raw.ssda903_episodes add column if not exists distance_miles double;
+alter table raw.ssda903_episodes add column if not exists home_postcode_found varchar;
+alter table raw.ssda903_episodes add column if not exists placement_postcode_found varchar;
+-- The error report of every return, in the shape of the DfE validator's: one row per rule broken by a row.
+create table if not exists audit.ssda903_rule_failures (
+    load_id varchar not null, la_gss_code varchar not null, collection_year integer not null,
+    table_name varchar not null, source_file varchar not null, file_sha256 varchar not null,
+    source_row_number bigint, child_id varchar, rule_code varchar not null, severity varchar not null,
+    scope varchar not null, fields varchar, message varchar not null
 );
 create table if not exists raw.ssda903_header (
     child_id varchar not null, sex varchar, dob_month date not null, ethnic varchar, mother varchar,
@@ -67,8 +80,6 @@ create table if not exists raw.ssda903_other (
 """
 RAW_TABLE = {"episodes": "ssda903_episodes", "header": "ssda903_header", "uasc": "ssda903_uasc"}
 DATE_FORMATS = "['%d/%m/%Y', '%Y-%m-%d', '%d/%m/%Y %H:%M:%S', '%Y-%m-%d %H:%M:%S', '%d-%m-%Y']"
-# Partial postcode: outward code, optionally the sector digit (and, in some extracts, the whole inward code).
-POSTCODE_PATTERN = r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9]([A-Z]{2})?)?$"
 URN_PATTERN = r"^(SC[0-9]{6}|[0-9]{6,7}|X{7})$"
 
 
@@ -76,7 +87,6 @@ URN_PATTERN = r"^(SC[0-9]{6}|[0-9]{6,7}|X{7})$"
 class Tables:
     tables: dict[str, dict]
     codes: dict[str, list[dict]]
-    urn_required_for_place: tuple[str, ...]
 
     def allowed(self, field: str, year: int) -> list[str]:
         return sorted({
@@ -92,7 +102,7 @@ def tables_spec() -> Tables:
     config = yaml.safe_load(Path(__file__).with_name("ssda903_tables.yml").read_text())
     codes = {field: [{**b, "codes": [str(c) for c in b["codes"]]} for b in blocks]
              for field, blocks in config["codes"].items()}
-    return Tables(config["tables"], codes, tuple(config["urn_required_for_place"]))
+    return Tables(config["tables"], codes)
 
 
 def child_id_key() -> str:
@@ -183,94 +193,90 @@ def _date(expr: str) -> str:
 DATE_FIELDS = ("DECOM", "DEC", "DOB", "MC_DOB", "DUC")
 
 
+RULES_DIR = Path(__file__).with_name("ssda903_rules")
+# The DfE validator's table names, by the kind of table recognised here.
+DFE_TABLE = {"episodes": "Episodes", "header": "Header", "uasc": "UASC", "reviews": "Reviews", "missing": "Missing",
+             "oc2": "OC2", "oc3": "OC3", "ad1": "AD1", "placed_for_adoption": "PlacedAdoption",
+             "previous_permanence": "PrevPerm"}
+QUARANTINE, WARN = "quarantine", "warn"
+
+
 @dataclass(frozen=True)
 class Rule:
     code: str
-    condition: str  # SQL over the `cells` CTE: true when the row breaks the rule
+    table: str  # the DfE table name, 'any' (every table) or 'other' (tables without a raw table of their own)
+    scope: str  # 'row' (judged at the door), 'return' (judged over a landed return) or 'file' (the lander's own)
+    severity: str  # 'quarantine' or 'warn'
+    fields: str
     message: str
+    condition: str = ""  # SQL (rules_<YYYY>.csv / conditions.yml), empty for the lander's own rules
+
+    def applies_to(self, kind: str) -> bool:
+        return self.table in (DFE_TABLE[kind], "any") or (self.table == "other" and kind not in RAW_TABLE)
 
 
-def _cell_sql(columns: dict[str, int]) -> str:
-    """Trimmed text per named column (null when blank), from the landed c0..cN."""
-    return ", ".join(f"nullif(trim(c{i}), '') as {name.lower()}" for name, i in columns.items())
+def rules_file(year: int) -> Path:
+    """The rule table in force for a collection year: the latest one from that year or before (else the first)."""
+    tables = sorted((int(p.stem.split("_")[1]), p) for p in RULES_DIR.glob("rules_*.csv"))
+    return max(((y, p) for y, p in tables if y <= year), default=tables[0])[1]
 
 
-def _common_rules(n_columns: int, truncated: bool) -> list[Rule]:
+@lru_cache(maxsize=None)
+def rules_of_year(year: int) -> tuple[Rule, ...]:
+    """Every rule checked in a collection year, its SQL filled in with the year's code lists and dates."""
+    conditions = yaml.safe_load((RULES_DIR / "conditions.yml").read_text())
+    codes = {field: _in_list(tables_spec().allowed(field, year)) for field in tables_spec().codes}
+    dates = {"year_start": f"date '{year - 1}-04-01'", "year_end": f"date '{year}-03-31'"}
+    rules = []
+    with rules_file(year).open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            rule = Rule(**{k: (v or "").strip() for k, v in row.items()})
+            if rule.severity not in (QUARANTINE, WARN) or rule.scope not in ("row", "return", "file"):
+                raise ValueError(f"{rules_file(year).name}: rule {rule.code} has severity '{rule.severity}' and scope "
+                                 f"'{rule.scope}' (severity: quarantine or warn; scope: row, return or file)")
+            if rule.scope == "return" and rule.severity != WARN:
+                raise ValueError(f"{rules_file(year).name}: rule {rule.code} judges a landed return, so it can only warn")
+            if rule.scope != "file":
+                sql = (conditions.get(rule.scope) or {}).get(rule.code)
+                if sql is None:
+                    raise ValueError(f"{rules_file(year).name}: rule {rule.code} has no {rule.scope} SQL in conditions.yml")
+                rule = Rule(**{**rule.__dict__, "condition": sql.format(codes=codes, **dates)})
+            rules.append(rule)
+    return tuple(rules)
+
+
+def _structural_rules(n_columns: int, truncated: bool) -> list[tuple[str, str]]:
+    """The lander's own rules, judged before the DfE's: (code, condition over the landed cells)."""
     cells = [f"c{i}" for i in range(n_columns)]
     overflow = [f"c{i}" for i in range(n_columns, n_columns + OVERFLOW_COLUMNS)]
     rules = [
-        Rule("BLANK_ROW", " and ".join(f"nullif(trim({c}), '') is null" for c in cells + overflow),
-             "every field is empty"),
-        Rule("EXTRA_FIELDS", " or ".join(f"{c} is not null" for c in overflow),
-             f"the row has more fields than the header's {n_columns}"),
+        ("BLANK_ROW", " and ".join(f"nullif(trim({c}), '') is null" for c in cells + overflow)),
+        ("EXTRA_FIELDS", " or ".join(f"{c} is not null" for c in overflow)),
     ]
     if truncated:
-        rules.append(Rule("TRUNCATED_ROW", "src_record = (select max(src_record) from landed)",
-                          "the file ends inside this row: it was cut off"))
-    rules.append(Rule("CHILD_MISSING", "child is null", "CHILD (child identifier) is blank"))
+        rules.append(("TRUNCATED_ROW", "src_record = (select max(src_record) from landed)"))
+    rules.append(("CHILD_MISSING", "child is null"))
     return rules
 
 
-def _code_rule(code: str, field: str, year: int) -> Rule:
-    allowed = tables_spec().allowed(field, year)
-    return Rule(code, f"{field.lower()} is not null and upper({field.lower()}) not in {_in_list(allowed)}",
-                f"{field} is not a valid code for {year - 1}-{str(year)[2:]} (allowed: {', '.join(allowed)})")
-
-
-def _date_rule(code: str, field: str, required: bool, what: str) -> Rule:
-    f = field.lower()
-    blank = f"{f} is null or " if required else f"{f} is not null and "
-    return Rule(code, f"{blank}{f}_date is null", f"{field} ({what}) is {'blank or ' if required else ''}not a valid date")
-
-
-def rules_for(kind: str, ret: Return, n_columns: int, truncated: bool, present: set[str]) -> tuple[list[Rule], list[Rule]]:
-    """(errors, warnings) for a table of a return: an error quarantines the row, a warning flags it."""
-    year, end = ret.collection_year, ret.year_end.isoformat()
-    errors = _common_rules(n_columns, truncated)
-    warnings: list[Rule] = []
-    if kind == "episodes":
-        errors += [
-            _date_rule("141", "DECOM", True, "date episode began"),
-            _date_rule("147", "DEC", False, "date episode ceased"),
-            Rule("356", "dec_date < decom_date", "DEC (date episode ceased) is before DECOM"),
-            Rule("353", "decom_date < date '1991-10-14'", "DECOM is before 14 October 1991"),
-            Rule("354", f"decom_date > date '{end}'", f"DECOM is after the end of the collection year ({end})"),
-            Rule("385", f"dec_date > date '{end}'", f"DEC is after the end of the collection year ({end})"),
-            Rule("146", f"place is null or upper(place) not in {_in_list(tables_spec().allowed('PLACE', year))}",
-                 f"PLACE is blank or not a valid placement type code for {year - 1}-{str(year)[2:]}"),
-        ]
-        warnings += [
-            _code_rule("143", "RNE", year), _code_rule("144", "LS", year), _code_rule("145", "CIN", year),
-            _code_rule("178", "PLACE_PROVIDER", year), _code_rule("149", "REC", year),
-            _code_rule("1009", "REASON_PLACE_CHANGE", year),
-            Rule("218", f"upper(place) in {_in_list(list(tables_spec().urn_required_for_place))} and urn is null",
-                 "URN is required for this placement type"),
-            Rule("1008", f"urn is not null and not regexp_full_match(upper(urn), '{URN_PATTERN[1:-1]}')",
-                 "URN is not a valid Ofsted URN"),
-            Rule("392c", "(home_post is not null and not regexp_full_match(upper(home_post), "
-                 f"'{POSTCODE_PATTERN[1:-1]}')) or (pl_post is not null and not regexp_full_match(upper(pl_post), "
-                 f"'{POSTCODE_PATTERN[1:-1]}'))", "HOME_POST or PL_POST is not a valid partial postcode"),
-        ]
-    elif kind in ("header", "uasc"):
-        errors.append(_date_rule("102", "DOB", True, "date of birth"))
-        if kind == "uasc":
-            errors.append(_date_rule("104", "DUC", False, "date UASC status ceased"))
-        warnings.append(_code_rule("101", "SEX", year))
-        if kind == "header":
-            warnings.append(_code_rule("103", "ETHNIC", year))
-            if "MC_DOB" in present:
-                warnings.append(_date_rule("171", "MC_DOB", False, "mother's child DOB"))
-    else:
-        warnings.append(_date_rule("DOB_INVALID", "DOB", False, "date of birth"))
+def rules_for(kind: str, year: int, n_columns: int, truncated: bool) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(quarantining, warning) row rules for a table of a return, as (code, condition), in the order judged."""
+    row_rules = [r for r in rules_of_year(year) if r.scope == "row" and r.applies_to(kind)]
+    errors = _structural_rules(n_columns, truncated) + [(r.code, r.condition) for r in row_rules
+                                                        if r.severity == QUARANTINE]
+    warnings = [(r.code, r.condition) for r in row_rules if r.severity == WARN]
+    if kind not in RAW_TABLE:
+        warnings.append(("DOB_INVALID", "dob is not null and dob_date is null"))
     return errors, warnings
 
 
+def rule_messages(year: int) -> dict[str, str]:
+    return {r.code: r.message for r in rules_of_year(year)}
+
+
 # Repeats within one file, judged among rows that pass every other rule: the first occurrence is kept.
-DUPLICATE_RULES = {
-    "episodes": ("DUPLICATE_EPISODE", "child, decom", "the same child and episode start appear on an earlier row"),
-    "header": ("INT32", "child", "the child already appears on an earlier row of the header (INT32)"),
-    "uasc": ("INT36", "child", "the child already appears on an earlier row of the UASC table (INT36)"),
-}
+DUPLICATE_RULES = {"episodes": ("DUPLICATE_EPISODE", "child, decom"), "header": ("INT32", "child"),
+                   "uasc": ("INT36", "child")}
 
 
 def _safe_values_sql(columns: dict[str, int]) -> str:
@@ -287,7 +293,7 @@ def _safe_values_sql(columns: dict[str, int]) -> str:
             value = (f"coalesce(strftime({col}_date, '%Y-%m'), case when regexp_matches({col}, '[0-9]{{4}}') "
                      f"then '(not a valid date; not kept)' else {col} end)")
         elif name in ("HOME_POST", "PL_POST"):
-            value = f"regexp_extract(upper({col}), '{POSTCODE_PATTERN[1:-1]}', 1)"
+            value = f"regexp_extract({postcodes.NORMALISED.format(col=col)}, '{postcodes.PATTERN}', 1)"
         else:
             value = col
         parts.append(f"{_text(name)}, {value}")
@@ -405,26 +411,54 @@ def _land_group(con: duckdb.DuckDBPyConnection, group: list[_Pending]) -> None:
         raise
 
 
+def _cell_sql(kind: str, columns: dict[str, int]) -> str:
+    """Trimmed text per column of the table (null when blank or absent), from the landed c0..cN."""
+    spec = tables_spec().tables[kind]
+    names = dict.fromkeys([*columns, *spec["required"], *spec.get("optional", [])])
+    return ", ".join(f"nullif(trim(c{columns[n]}), '') as {n.lower()}" if n in columns else f"null::varchar as {n.lower()}"
+                     for n in names)
+
+
 def _judge_and_store(con, group: list[_Pending]) -> None:
     first = group[0]
     kind, ret, index = first.outcome.kind, first.ret, first.index
-    errors, warnings = rules_for(kind, ret, len(first.header.cells), first.truncated, set(index))
-    rule_case = "case " + " ".join(f"when {r.condition} then {_text(r.code)}" for r in errors) + " end"
+    year = ret.collection_year
+    errors, warnings = rules_for(kind, year, len(first.header.cells), first.truncated)
+    rule_case = "case " + " ".join(f"when {sql} then {_text(code)}" for code, sql in errors) + " end"
     warning_list = "nullif(concat_ws(',', " + ", ".join(
-        f"case when {r.condition} then {_text(r.code)} end" for r in warnings) + "), '')" if warnings else "null"
+        f"case when {sql} then {_text(code)} end" for code, sql in warnings) + "), '')" if warnings else "null"
+    # every rule the row breaks, for the error report (the first quarantining one decides the row's fate)
+    failed_list = "list_filter([" + ", ".join(
+        f"case when {sql} then {_text(code)} end" for code, sql in errors + warnings) + "], x -> x is not null)"
     child_hash = "substr(sha256(? || '|' || file_identity_gss || '|' || child), 1, 32)"
-    dates = ", ".join(f"{_date(f.lower())} as {f.lower()}_date" for f in DATE_FIELDS if f in index) or "null as no_date"
+    spec = tables_spec().tables[kind]
+    present = {*index, *spec["required"], *spec.get("optional", [])}
+    dates = ", ".join(f"{_date(f.lower())} as {f.lower()}_date" for f in DATE_FIELDS if f in present) or "null as no_date"
     raw_cells = ", ".join(f"c{i}" for i in range(len(first.header.cells) + OVERFLOW_COLUMNS))
     con.execute(
         f"""
+        create or replace temp table cells as
+        select landed.*, landed_facts.file_identity_gss, {_cell_sql(kind, index)}
+        from landed join landed_facts using (file_index)
+        """
+    )
+    con.execute(f"create or replace temp table cells as select *, {dates} from cells")
+    located = ""
+    if kind == "episodes":
+        # Full postcodes meet the ONS directory here, in this transaction's temp tables only; what is stored is the
+        # district, the placement's LA and the distance.
+        postcodes.locate(con, "cells", ["file_index", "src_record"], {"home_post": "home", "pl_post": "pl"}, "located")
+        located = (f", located.* exclude (file_index, src_record), "
+                   f"{postcodes.distance_miles_sql('located.home', 'located.pl')} as pl_distance")
+        con.execute(
+            f"create or replace temp table cells as select cells.*{located} "
+            "from cells join located using (file_index, src_record)"
+        )
+    con.execute(
+        f"""
         create or replace temp table judged as
-        with named as (
-            select landed.*, landed_facts.file_identity_gss, {_cell_sql(index)}
-            from landed join landed_facts using (file_index)
-        ),
-        cells as (select *, {dates} from named),
-        ruled as (
-            select *, {rule_case} as first_rule, {warning_list} as warning_rules,
+        with ruled as (
+            select *, {rule_case} as first_rule, {warning_list} as warning_rules, {failed_list} as failed_rules,
                    case when child is not null then {child_hash} end as child_id
             from cells
         )
@@ -435,7 +469,7 @@ def _judge_and_store(con, group: list[_Pending]) -> None:
     if kind in DUPLICATE_RULES:
         # Repeats are judged among the rows passing every other rule, within each file; the window runs over
         # the few key columns only, and the (rare) repeats are marked after, so judged keeps the files' order.
-        code, key, _ = DUPLICATE_RULES[kind]
+        code, key = DUPLICATE_RULES[kind]
         con.execute(
             f"""
             create or replace temp table repeats as
@@ -447,37 +481,29 @@ def _judge_and_store(con, group: list[_Pending]) -> None:
             """
         )
         if con.execute("select count(*) from repeats").fetchone()[0]:
-            con.execute(f"update judged set rule = {_text(code)} "
+            con.execute(f"update judged set rule = {_text(code)}, failed_rules = list_append(failed_rules, {_text(code)}) "
                         "where (file_index, src_record) in (select (file_index, src_record) from repeats)")
     wrong_year = _check_collection_year(con, ret) if kind == "episodes" else {}
     stored = "file_index not in (" + ", ".join(str(i) for i in [-1, *wrong_year]) + ")"
-    messages = [(r.code, r.message) for r in errors]
-    if kind in DUPLICATE_RULES:
-        messages.append((DUPLICATE_RULES[kind][0], DUPLICATE_RULES[kind][2]))
-    message_case = "case rule " + " ".join(f"when {_text(c)} then {_text(m)}" for c, m in messages) + " end"
+    _record_rule_failures(con, kind, year, stored)
     con.execute(
-        f"insert into audit.quarantine select file_load_id, file_path, file_sha256, src_record, rule, {message_case}, "
-        f"{_safe_values_sql(index)} from judged join landed_facts using (file_index) where rule is not null and {stored}"
+        "insert into audit.quarantine select file_load_id, file_path, file_sha256, src_record, rule, rule_info.message, "
+        f"{_safe_values_sql(index)} from judged join landed_facts using (file_index) join rule_info on rule = code "
+        f"where {stored}"
     )
     con.execute(
         "insert into audit.quarantine select file_load_id, file_path, file_sha256, src_record, 'UNPARSABLE_ROW', "
         f"error_message, null from landed_rejects join landed_facts using (file_index) where {stored}"
     )
 
-    def district(col: str) -> str:
-        return f"nullif(regexp_extract(upper({col}), '{POSTCODE_PATTERN[1:-1]}', 1), '')"
-
     if kind == "episodes":
         select = (
             "child_id, decom_date, upper(rne), upper(ls), upper(cin), upper(place), upper(place_provider), "
-            "dec_date, upper(rec), upper(reason_place_change), "
-            f"{district('home_post')}, {district('pl_post')}, "
-            f"upper(urn)"
+            "dec_date, upper(rec), upper(reason_place_change), home_district, pl_district, upper(urn), "
+            "pl_la_code, pl_distance, home_status, pl_status"
         )
     elif kind == "header":
-        mother = "mother" if "MOTHER" in index else "null"
-        mc_dob = "date_trunc('month', mc_dob_date)" if "MC_DOB" in index else "null"
-        select = f"child_id, sex, date_trunc('month', dob_date), upper(ethnic), {mother}, {mc_dob}"
+        select = "child_id, sex, date_trunc('month', dob_date), upper(ethnic), mother, date_trunc('month', mc_dob_date)"
     elif kind == "uasc":
         select = "child_id, sex, date_trunc('month', dob_date), duc_date"
     else:
@@ -514,6 +540,37 @@ def _judge_and_store(con, group: list[_Pending]) -> None:
         if item.truncated:
             outcome.notes.append("the file ends inside its last row: it looks truncated")
         outcome.status = audit.LOADED_WITH_QUARANTINE if outcome.rows_quarantined else audit.LOADED
+
+
+def _rule_info(con, kind: str, year: int) -> None:
+    """Temp table rule_info (code, severity, scope, fields, message) of the rules judged on a table of a year."""
+    rows = [(r.code, r.severity, r.scope, r.fields, r.message) for r in rules_of_year(year) if r.applies_to(kind)]
+    if kind not in RAW_TABLE:
+        rows += [(r.code, r.severity, r.scope, r.fields, r.message) for r in rules_of_year(year)
+                 if r.code == "DOB_INVALID"]
+    con.execute("create or replace temp table rule_info (code varchar, severity varchar, scope varchar, "
+                "fields varchar, message varchar)")
+    con.executemany("insert into rule_info values (?, ?, ?, ?, ?)", sorted(set(rows)))
+
+
+def _record_rule_failures(con, kind: str, year: int, stored: str) -> None:
+    """Every rule each judged row broke, and every unreadable line, into audit.ssda903_rule_failures."""
+    _rule_info(con, kind, year)
+    con.execute(
+        f"""
+        insert into audit.ssda903_rule_failures
+        select file_load_id, file_la_gss, file_year, {_text(DFE_TABLE[kind])}, file_path, file_sha256, src_record,
+               child_id, code, rule_info.severity, rule_info.scope, rule_info.fields, rule_info.message
+        from (select file_index, src_record, child_id, unnest(failed_rules) as code from judged) as failed
+        join landed_facts using (file_index) join rule_info using (code)
+        where {stored}
+        union all
+        select file_load_id, file_la_gss, file_year, {_text(DFE_TABLE[kind])}, file_path, file_sha256, src_record,
+               null, 'UNPARSABLE_ROW', rule_info.severity, rule_info.scope, rule_info.fields, error_message
+        from landed_rejects join landed_facts using (file_index) join rule_info on rule_info.code = 'UNPARSABLE_ROW'
+        where {stored}
+        """
+    )
 
 
 def _check_collection_year(con, ret: Return) -> dict[int, str]:
@@ -613,3 +670,61 @@ def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> l
             outcome.fail(con, "UNKNOWN_KIND", f"not a .csv file ({path.suffix or 'no extension'}): export it as CSV")
             result.append(outcome)
     return result
+
+
+# What return rules read: a return's stored rows, from the files staging would read (audit.included_files).
+RETURN_VIEWS = {
+    "episodes": "raw.ssda903_episodes",
+    "header": "raw.ssda903_header",
+    "uasc": "raw.ssda903_uasc",
+    "other": "raw.ssda903_other",
+}
+REGISTER = "intermediate.int_provider_register_periods"
+
+
+def judge_returns(con: duckdb.DuckDBPyConnection, load_id: str) -> int:
+    """Run every return rule over every stored return, replacing the return rules' earlier failures; the Ofsted
+    register rules run only where the register has been built (REGISTER). Returns the number of failures."""
+    ensure_raw_tables(con)
+    for name, table in RETURN_VIEWS.items():
+        con.execute(
+            f"create or replace temp view {name} as select * from {table} "
+            "where file_sha256 in (select file_sha256 from audit.included_files)"
+        )
+    has_register = con.execute(
+        "select count(*) from duckdb_tables() where schema_name || '.' || table_name = ?", [REGISTER]).fetchone()[0]
+    columns = ("urn varchar, provision_type varchar, la_gss_code varchar, in_force_from date, in_force_until date, "
+               "registration_date date, closed_date date, is_suspended boolean")
+    con.execute(
+        "create or replace temp view register as "
+        + (f"select {', '.join(c.split()[0] for c in columns.split(', '))} from {REGISTER}" if has_register
+           else f"select * from (select {', '.join(f'null::{c.split()[1]} as {c.split()[0]}' for c in columns.split(', '))}) where false")
+    )
+    years = [row[0] for row in con.execute(
+        "select distinct collection_year from episodes union select distinct collection_year from header "
+        "union select distinct collection_year from uasc union select distinct collection_year from other order by 1"
+    ).fetchall()]
+    con.execute("begin transaction")
+    try:
+        con.execute("delete from audit.ssda903_rule_failures where scope = 'return'")
+        for year in years:
+            for rule in (r for r in rules_of_year(year) if r.scope == "return"):
+                table = {"Episodes": "episodes", "Header": "header", "UASC": "uasc"}.get(rule.table, "other")
+                con.execute(
+                    f"""
+                    insert into audit.ssda903_rule_failures
+                    select ?, rows.la_gss_code, rows.collection_year, ?, rows.source_file, rows.file_sha256,
+                           rows.source_row_number, rows.child_id, ?, 'warn', 'return', ?, ?
+                    from {table} as rows
+                    where rows.collection_year = ?
+                      and (rows.source_file, rows.source_row_number) in (
+                          select (source_file, source_row_number) from ({rule.condition}) as failed)
+                    """,
+                    [load_id, rule.table, rule.code, rule.fields, rule.message, year],
+                )
+        failures = con.execute("select count(*) from audit.ssda903_rule_failures where scope = 'return'").fetchone()[0]
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return failures
