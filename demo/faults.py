@@ -7,7 +7,12 @@ numbers affected (record 1 = the first line of the file, header and preamble lin
 
 Faults: cp1252 encoding (with a free-text column holding ’ and –), preamble lines above the header, header cells
 with line breaks, extra fields on some rows, blank child ids, impossible dates ('Notadate', 31/02/YYYY), invalid
-codes ('FISH'), the same return duplicated under another name, a return filed under the wrong year folder.
+codes ('FISH'), postcodes in other forms (lower case, padded with spaces: to normalise) and invalid ones (ZZ99 3CZ,
+no fixed abode; well-formed postcodes the ONS Postcode Directory does not hold: to flag, distance unknown), the
+same return duplicated under another name, a return filed under the wrong year folder.
+
+(The clean returns in the inbox carry a few postcode faults of their own, listed in the truth's
+postcode_faults.csv: LAs' exports have them, so the warehouse meets them in every build.)
 """
 
 from __future__ import annotations
@@ -41,7 +46,9 @@ def _pick(rng: np.random.Generator, n_rows: int, k: int) -> list[int]:
     return sorted((rng.choice(n_rows, size=min(k, n_rows), replace=False) + 1).tolist())
 
 
-def write(out_dir: Path, faults_dir: Path, las: tuple[LocalAuthority, ...], years: tuple[int, ...], seed: int) -> list[Path]:
+def write(out_dir: Path, faults_dir: Path, las: tuple[LocalAuthority, ...], years: tuple[int, ...], seed: int,
+          geo=None) -> list[Path]:
+    """`geo` (demo.geography.Geography) makes up the postcodes the directory does not hold (none without it)."""
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 404])))
     source = Path(out_dir) / "ssda903"
     returns = [(la.name, y) for la in las for y in years if (source / la.name / str(y) / "episodes.csv").exists()]
@@ -72,7 +79,7 @@ def write(out_dir: Path, faults_dir: Path, las: tuple[LocalAuthority, ...], year
                 put(folder / f"{table}{suffix}.csv", src.read_bytes(), table, "none", "clean copy of the return's table")
 
     faults = ["cp1252", "preamble", "header_breaks", "extra_fields", "blank_child", "bad_dates", "bad_codes",
-              "duplicate", "wrong_year"]
+              "duplicate", "wrong_year", "postcodes"]
     if not returns:
         return written
     for index, fault in enumerate(faults):
@@ -132,6 +139,9 @@ def write(out_dir: Path, faults_dir: Path, las: tuple[LocalAuthority, ...], year
                 body[r - 1][col[field]] = bad[field]
             put(target, _csv_text([header] + body).encode("utf-8"), "episodes", "invalid codes",
                 "; ".join(f"{f} '{bad[f]}' on record {_records([r], 1)}" for r, f in zip(hit, fields)))
+        elif fault == "postcodes":
+            detail = _postcode_faults(rng, body, col, geo)
+            put(target, _csv_text([header] + body).encode("utf-8"), "episodes", "postcode forms", detail)
         elif fault == "duplicate":
             data = (source / name / str(year) / "episodes.csv").read_bytes()
             put(target, data, "episodes", "none", "clean episodes table of the return")
@@ -155,6 +165,46 @@ def write(out_dir: Path, faults_dir: Path, las: tuple[LocalAuthority, ...], year
     lines += [f"| `{p}` | {t} | {f} | {d} |" for p, t, f, d in entries]
     (faults_dir / "FAULTS.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return written
+
+
+def _postcode_faults(rng: np.random.Generator, body: list[list[str]], col: dict[str, int], geo) -> str:
+    """Rewrite HOME_POST / PL_POST of a few records in place: two in lower case, two padded with spaces (both to be
+    normalised), two HOME_POST 'ZZ99 3CZ' (no fixed abode) and two postcodes the directory does not hold (both
+    invalid: flagged, distance unknown). Returns the FAULTS.md detail."""
+    from demo import geography
+
+    written = [(i + 1, field) for i, row in enumerate(body) for field in ("HOME_POST", "PL_POST")
+               if row[col[field]].strip()]
+    order = rng.permutation(len(written))
+    chosen, used = [], set()
+    for k in order:
+        record, field = written[k]
+        if record not in used:
+            used.add(record)
+            chosen.append((record, field))
+        if len(chosen) == 8:
+            break
+    kinds: dict[str, list[str]] = {"lower case": [], "padded with spaces": [], "ZZ99 3CZ (no fixed abode)": [],
+                                   "not in the ONS Postcode Directory": []}
+    for j, (record, field) in enumerate(chosen):
+        row = body[record - 1]
+        text = row[col[field]]
+        if j < 2:
+            row[col[field]], kind = text.lower(), "lower case"
+        elif j < 4:
+            row[col[field]], kind = (f" {text}  " if j == 2 else text.replace(" ", "  ")), "padded with spaces"
+        elif j < 6:
+            field = "HOME_POST"
+            row[col[field]], kind = geography.NO_FIXED_ABODE, "ZZ99 3CZ (no fixed abode)"
+        else:
+            located = geo.locate([text])[0] if geo is not None else -1
+            if located < 0:
+                continue
+            row[col[field]] = geo.absent_in_unit(int(geo.pc_unit[located]), f"faults/{record}/{field}")
+            kind = "not in the ONS Postcode Directory"
+        kinds[kind].append(f"{field} on record {_records([record], 1)}")
+    return ("; ".join(f"{kind}: {', '.join(where)}" for kind, where in kinds.items() if where)
+            + " (normalise the first two forms; flag the others, distance unknown)")
 
 
 def _records(rows: list[int], header_records: int) -> str:

@@ -70,8 +70,8 @@ class Register:
     klass: np.ndarray  # str, CH/SCH/RFC/RSS/IFA
     provision_type: np.ndarray  # str, as Ofsted last wrote it
     la: np.ndarray  # int, index into geography.las (current authority)
-    outcode: np.ndarray  # int, index into geography.outcodes
-    sector_digit: np.ndarray  # str '0'..'9', first digit of the inward code
+    outcode: np.ndarray  # int, unit of its postcode (index into geography.outcodes)
+    postcode: np.ndarray  # int, index into geography pc: the published postcode, else one made up in its LA
     registration_day: np.ndarray  # int days (very small when unknown)
     closed_day: np.ndarray  # int days (very large when not closed)
     provider_name: np.ndarray  # object (None when withheld in every file)
@@ -200,16 +200,13 @@ def load(con: duckdb.DuckDBPyConnection, geo: geography.Geography) -> Register:
         keep.append((urn, klass, ptype, geo.gss_index[la.gss_code], reg, name, postcode, closed))
     n = len(keep)
     index = {row[0]: i for i, row in enumerate(keep)}
-    outcode = np.empty(n, dtype=np.int32)
-    digit = np.empty(n, dtype=object)
-    for i, (urn, _, _, la, _, _, postcode, _) in enumerate(keep):
-        parts = geography.outward_and_sector(postcode)
-        if parts and parts[0] in geo.code_index and geo.la_index[geo.code_index[parts[0]]] == la:
-            outcode[i], digit[i] = geo.code_index[parts[0]], parts[1]
-        else:  # address withheld: a stable outward code of the setting's LA
-            own = geo.outcodes_of(la)
-            outcode[i] = own[geography.stable_index(urn, len(own))]
-            digit[i] = str(geography.stable_index(urn + "/sector", 10))
+    # The published postcode when the directory holds it in the setting's LA; else (address withheld, as for every
+    # children's home, or a postcode the directory places in another LA) a postcode of the LA fixed by the URN.
+    postcode = geo.locate([row[6] for row in keep]).astype(np.int64)
+    for i, (urn, _, _, la, _, _, _, _) in enumerate(keep):
+        if postcode[i] < 0 or geo.la_index[geo.pc_unit[postcode[i]]] != la:
+            postcode[i] = geo.stable_in_la(la, urn)
+    outcode = geo.pc_unit[postcode].astype(np.int32)
 
     present = np.zeros((len(snapshots), n), dtype=bool)
     places = np.zeros((len(snapshots), n), dtype=np.int32)
@@ -242,7 +239,7 @@ def load(con: duckdb.DuckDBPyConnection, geo: geography.Geography) -> Register:
         provision_type=np.array([r[2] for r in keep], dtype=object),
         la=np.array([r[3] for r in keep], dtype=np.int32),
         outcode=outcode,
-        sector_digit=digit,
+        postcode=postcode,
         registration_day=np.array([day_number(r[4]) if r[4] else far_past for r in keep], dtype=np.int64),
         closed_day=np.array([day_number(r[7]) if r[7] else far_future for r in keep], dtype=np.int64),
         provider_name=np.array([r[5] for r in keep], dtype=object),

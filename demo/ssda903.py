@@ -5,6 +5,13 @@ vectorised. What needs the whole country (children's-home places) is asked of de
 `requests` the LA returns; `schools_without_urn` then makes up the residential schools' locality and distance
 run-wide (the group is too small to be drawn), and `finish_la` completes the spells with the settings they got and
 writes the LA's SSDA903 tables for every collection year.
+
+Where: a child's home is a postcode of its LA (demo.geography: ONS Postcode Directory), and each spell's placement
+is first a unit (a district within an LA) in the cell it asked for: inside / outside the LA x within / over 20
+miles, measured between unit centroids. The full placement postcode comes last (finish_la): a registered setting's
+own; otherwise one of the unit's postcodes on that side of 20 miles from the home postcode by the DfE's distance
+(_placement_postcodes), so the DfE shares the cells were drawn for hold for the distances the truth records.
+Registered settings are allocated by the DfE distance from the home postcode to the setting's (demo.allocate).
 """
 
 from __future__ import annotations
@@ -88,9 +95,10 @@ def _sample_outcodes(
     rng: np.random.Generator, geo: geography.Geography, la: int, origin: np.ndarray, inside: np.ndarray,
     far: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A placement outward code per spell in the cell asked for (inside/outside the LA x within/over 20 miles of
-    the origin); a cell with no code falls back to the nearest feasible one (inside: within 20 miles; outside:
-    over 20 miles). Returns codes and the cell actually used (inside, far)."""
+    """A placement unit (district within an LA; demo.geography) per spell in the cell asked for (inside/outside
+    the LA x within/over 20 miles of the origin unit, centroid to centroid), units weighted by their postcodes; a
+    cell with no unit falls back to the nearest feasible one (inside: within 20 miles; outside: over 20 miles).
+    Returns units and the cell actually used (inside, far)."""
     if not len(origin):
         return origin.astype(np.int32), inside.astype(bool), far.astype(bool)
     homes, row_of = np.unique(origin, return_inverse=True)
@@ -98,8 +106,9 @@ def _sample_outcodes(
     own = geo.la_index == la
     near = d <= 20.0
     cells = (own & near, own & ~near, ~own & near, ~own & ~near)
-    w_near = np.exp(-d / 12.0)
-    w_far = np.exp(-(d - 20.0) / 35.0)
+    size = geo.unit_count[None, :].astype(np.float64)  # postcodes: where people live
+    w_near = np.exp(-d / 12.0) * size
+    w_far = np.exp(-(d - 20.0) / 35.0) * size
     weights = np.stack([np.where(c, w, 0.0) for c, w in zip(cells, (w_near, w_far, w_near, w_far))], axis=1)
     weights = weights.reshape(len(homes) * 4, -1)  # row = home * 4 + cell
     totals = weights.sum(axis=1)
@@ -288,22 +297,24 @@ def generate_la(ctx: Context, la: int) -> dict:
     place_blank = unknown & ~uasc & has_urn & (r[5] < 0.5)
     home_blank = unknown & ~place_blank
 
-    # Children: home postcode district (an unaccompanied child's is the LA's office), identity.
+    # Children: home postcode, any postcode of the LA alike (an unaccompanied child's is the LA's office, one
+    # postcode of the LA fixed by its code); `origin` is its unit, where placement cells are measured from.
     child_of_spell = per.child[pid]
     children, child_index = np.unique(child_of_spell, return_inverse=True)
     n_children = len(children)
-    own_codes = geo.outcodes_of(la)
-    office = own_codes[geography.stable_index(authority.gss_code, len(own_codes))]
-    child_home = own_codes[rng.integers(0, len(own_codes), n_children)]
+    office_pc = geo.stable_in_la(la, authority.gss_code + "/office")
+    child_home_pc = geo.in_la(la, rng.random(n_children))
+    child_home = geo.pc_unit[child_home_pc]
     child_uasc = np.zeros(n_children, dtype=bool)
     child_uasc[child_index] = uasc
-    origin = np.where(uasc, office, child_home[child_index]).astype(np.int32)
+    origin = np.where(uasc, geo.pc_unit[office_pc], child_home[child_index]).astype(np.int32)
+    home_pc = np.where(uasc, office_pc, child_home_pc[child_index]).astype(np.int64)
     wanted_far = far.copy()
     pl_oc, inside, far = _sample_outcodes(rng, geo, la, origin, inside, far)
     free = klass < 0  # (residential schools without a URN are evened out run-wide by schools_without_urn)
     for g in np.unique(group[free]):
         _rebalance_far(rng, geo, la, origin, pl_oc, inside, far, wanted_far, weight, free & (group == g))
-    same_as_home = parents & inside & ~far & (rng.random(n_spells) < 0.5)
+    same_as_home = parents & inside & ~far & (rng.random(n_spells) < 0.5)  # at the child's home postcode
     pl_oc = np.where(same_as_home, origin, pl_oc)
 
     # Independent fostering agencies: one registered at the spell start, near the carers, national groups and the
@@ -386,8 +397,6 @@ def generate_la(ctx: Context, la: int) -> dict:
     is_mother = (sex == 2) & (rng.random(n_children) < 0.03)
     first_child_age = (rng.random(n_children) * 3.9 * periods.DAYS_PER_YEAR).astype(np.int64)
     mc_dob = periods.add_years(child_dob, 14) + first_child_age  # a mother's first child: born at 14 to 18
-    home_digit = rng.integers(0, 10, n_children).astype("<U1")
-    pl_digit = rng.integers(0, 10, n_spells).astype("<U1")
 
     # Keep what the collection years see: episodes open at some time from the window's start to its end.
     keep_ep = (ep_end >= ctx.window_start) & (ep_start <= ctx.window_end)
@@ -404,12 +413,13 @@ def generate_la(ctx: Context, la: int) -> dict:
         "c_ref": child_ref[keep_child], "c_sex": sex[keep_child], "c_dob": child_dob[keep_child],
         "c_day18": child_day18[keep_child], "c_ethnic": ethnic[keep_child], "c_upn": upn[keep_child],
         "c_uasc": child_uasc[keep_child], "c_mother": is_mother[keep_child], "c_mc_dob": mc_dob[keep_child],
-        "c_home": child_home[keep_child], "c_home_digit": home_digit[keep_child],
+        "c_home": child_home[keep_child], "c_home_pc": child_home_pc[keep_child],
         # spells
         "s_child": new_child[child_index[ks]], "s_number": sp.number[ks], "s_start": sp.start[ks],
         "s_end": sp.end[ks], "s_group": group[ks], "s_place": place[ks], "s_provider": provider[ks],
         "s_class": klass[ks], "s_ifa": ifa_setting[ks], "s_unregistered": unregistered[ks],
-        "s_origin": origin[ks], "s_pl_oc": pl_oc[ks], "s_pl_digit": pl_digit[ks], "s_home_blank": home_blank[ks],
+        "s_origin": origin[ks], "s_home_pc": home_pc[ks], "s_pl_oc": pl_oc[ks], "s_same_home": same_as_home[ks],
+        "s_home_blank": home_blank[ks],
         "s_place_blank": place_blank[ks], "s_inside": inside[ks], "s_far": far[ks], "s_crisis": crisis[ks],
         "s_uasc": uasc[ks], "s_weight": weight[ks], "s_rep_year": rep_year[ks],
         # episodes
@@ -449,6 +459,7 @@ def generate_la(ctx: Context, la: int) -> dict:
         "spell": want,
         "klass": data["s_class"][want],
         "origin": data["s_origin"][want],
+        "home_pc": data["s_home_pc"][want],
         "inside": data["s_inside"][want],
         "far": data["s_far"][want],
         "start": data["s_start"][want],
@@ -515,7 +526,7 @@ def compensating_cells(ctx: Context, las: list[int], requests: list[dict], setti
             placed = setting >= 0
             safe = np.where(placed, setting, 0)
             inside = reg.la[safe] == la
-            far = geo.distance[req["origin"], reg.outcode[safe]] > 20.0
+            far = geo.miles(req["home_pc"], reg.postcode[safe]) > 20.0
             cell = np.where(placed, np.where(inside, 0, 2) + far, req["cell"])
             got += req["covered"][mine].T @ np.eye(4)[cell[mine]]
         # Year by year: fillers first open on an earlier 31 March are already placed; the new ones make up the rest.
@@ -557,7 +568,7 @@ def schools_without_urn(ctx: Context, las: list[int], requests: list[dict], sett
         placed = got >= 0
         safe = np.where(placed, got, 0)
         inside = reg.la[safe] == la
-        far = geo.distance[req["origin"][mine], reg.outcode[safe]] > 20.0
+        far = geo.miles(req["home_pc"][mine], reg.postcode[safe]) > 20.0
         parts.append({
             "k": np.full(len(mine), k), "pos": mine, "la": np.full(len(mine), la),
             "origin": req["origin"][mine], "wanted": req["cell"][mine],
@@ -634,6 +645,95 @@ def _rec_context(per, sp, ep_spell, ep_ls, place, group) -> np.ndarray:
     return out
 
 
+PICKS = 32  # postcodes tried per spell and unit for one on the side of 20 miles its cell says
+UNIT_REDRAWS = 8  # units tried in the cell before a spell keeps a postcode on the other side
+
+
+def _placement_postcodes(rng: np.random.Generator, geo: geography.Geography, la: int, home_pc: np.ndarray,
+                         origin: np.ndarray, pl_oc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A postcode per spell in its placement unit, within 20 miles of the home postcode (PL_DISTANCE) when the
+    units' centroids are, over 20 when they are over: the cell (inside / outside the LA x within / over 20 miles)
+    the unit was drawn for, now true of the full postcodes. A unit with no postcode on that side of the home (a
+    unit near 20 miles, a home at the edge of its own unit) is drawn again in the same cell. Returns the postcodes
+    and the units (changed where drawn again)."""
+    pl_oc = pl_oc.astype(np.int32).copy()
+    out = np.zeros(len(pl_oc), dtype=np.int64)
+    want_far = geo.distance[origin, pl_oc] > 20.0  # the cell, as _sample_outcodes measured it
+    todo = np.arange(len(pl_oc))
+    for attempt in range(UNIT_REDRAWS):
+        if not len(todo):
+            break
+        cand = geo.in_units(pl_oc[todo][:, None], rng.random((len(todo), PICKS)))
+        miles = geo.miles(home_pc[todo][:, None], cand)
+        ok = ((miles > 20.0) == want_far[todo][:, None]) & (miles != 20.0)  # (20.0 itself: rounded either way)
+        has = ok.any(axis=1)
+        out[todo] = cand[np.arange(len(todo)), np.where(has, np.argmax(ok, axis=1), 0)]
+        todo = todo[~has]
+        if len(todo) and attempt + 1 < UNIT_REDRAWS:
+            inside = geo.la_index[pl_oc[todo]] == la
+            pl_oc[todo], _, _ = _sample_outcodes(rng, geo, la, origin[todo], inside, want_far[todo])
+    return out, pl_oc
+
+
+# Deliberate postcode faults in the returns (LAs' systems export them): kind -> (share of the eligible spells, at
+# least one per LA where any is eligible; what the warehouse should make of it).
+POSTCODE_FAULTS = {
+    "lower_case": (0.002, "normalise: the same postcode in capitals"),
+    "space_padded": (0.002, "normalise: the same postcode without the extra spaces"),
+    "no_fixed_abode": (0.03, "ZZ99 3CZ: flag invalid; distance unknown"),
+    "not_in_directory": (0.03, "well-formed but not in the ONS Postcode Directory: flag; distance unknown"),
+}
+NORMALISED = ("lower_case", "space_padded")
+PADDINGS = ("{} ", " {}", "  {}  ")  # (and the inward code two spaces from the outward code)
+
+
+def _postcode_faults(rng: np.random.Generator, geo: geography.Geography, d: dict, located: np.ndarray,
+                     home_pc: np.ndarray, pl_pc: np.ndarray) -> dict[str, np.ndarray]:
+    """HOME_POST and PL_POST of every spell as the return writes them, with a few faults (POSTCODE_FAULTS):
+    no fixed abode (ZZ99 3CZ) and postcodes the directory does not hold in HOME_POST where it would be blank
+    anyway (an unknown distance stays unknown: the DfE shares hold), postcodes it does not hold in PL_POST of
+    registered settings whose PL_POST would be blank (the URN still places them), and written postcodes in lower
+    case or padded with spaces. Every episode of a spell carries the same text in every year."""
+    n = len(home_pc)
+    home = np.where(d["s_home_blank"], "", geo.written(home_pc)).astype(object)
+    place = np.where(d["s_place_blank"], "", geo.written(pl_pc)).astype(object)
+    home_fault = np.full(n, "", dtype=object)
+    pl_fault = np.full(n, "", dtype=object)
+
+    def pick(eligible: np.ndarray, kind: str) -> np.ndarray:
+        pool = np.flatnonzero(eligible)
+        k = min(len(pool), max(1, int(round(POSTCODE_FAULTS[kind][0] * len(pool))))) if len(pool) else 0
+        return np.sort(rng.choice(pool, size=k, replace=False)) if k else pool
+
+    unknown_home = d["s_home_blank"] & ~d["s_uasc"]
+    for i in pick(unknown_home, "no_fixed_abode"):
+        home[i], home_fault[i] = geography.NO_FIXED_ABODE, "no_fixed_abode"
+    for i in pick(unknown_home & (home_fault == ""), "not_in_directory"):
+        home[i] = geo.absent_in_unit(int(d["s_origin"][i]), f"{d['s_child'][i]}/{d['s_start'][i]}/home")
+        home_fault[i] = "not_in_directory"
+    for i in pick(d["s_place_blank"] & located, "not_in_directory"):
+        place[i] = geo.absent_in_unit(int(geo.pc_unit[pl_pc[i]]), f"{d['s_child'][i]}/{d['s_start'][i]}/place")
+        pl_fault[i] = "not_in_directory"
+    valid_home = ~d["s_home_blank"]
+    valid_place = ~d["s_place_blank"] & (pl_fault == "")
+    for kind in NORMALISED:
+        chosen = pick((valid_home | valid_place) & (home_fault == "") & (pl_fault == ""), kind)
+        in_home = valid_home[chosen] & (~valid_place[chosen] | (rng.random(len(chosen)) < 0.5))
+        for i, h in zip(chosen, in_home):
+            texts, faults = (home, home_fault) if h else (place, pl_fault)
+            if kind == "lower_case":
+                texts[i] = texts[i].lower()
+            else:
+                v = geography.stable_index(f"{d['s_child'][i]}/{d['s_start'][i]}", len(PADDINGS) + 1)
+                texts[i] = PADDINGS[v].format(texts[i]) if v < len(PADDINGS) else texts[i].replace(" ", "  ")
+            faults[i] = kind
+    return {
+        "home_post": home.astype(str), "pl_post": place.astype(str),
+        "home_fault": home_fault.astype(str), "pl_fault": pl_fault.astype(str),
+        "home_valid": valid_home, "pl_valid": valid_place,
+    }
+
+
 PLACEMENT_SCHEMA = pa.schema([
     ("placement_id", pa.string()), ("la_gss_code", pa.string()), ("la_dfe_code", pa.string()),
     ("la_name", pa.string()), ("child_ref", pa.string()), ("sex", pa.int8()), ("dob", pa.date32()),
@@ -644,6 +744,10 @@ PLACEMENT_SCHEMA = pa.schema([
     ("is_crisis", pa.bool_()),
     # beyond the contract: what the truth tables and tests use
     ("dfe_group", pa.string()), ("uasc", pa.bool_()),
+    # HOME_POST and PL_POST exactly as the returns write them (null: blank), and the deliberate fault each carries
+    # (null: none; POSTCODE_FAULTS). distance_miles is known when both are written and in the directory.
+    ("home_postcode", pa.string()), ("placement_postcode", pa.string()),
+    ("home_postcode_fault", pa.string()), ("placement_postcode_fault", pa.string()),
 ])
 
 
@@ -707,10 +811,16 @@ def finish_la(ctx: Context, la: int, requested: np.ndarray, got: np.ndarray, fil
     place, provider = d["s_place"].copy(), d["s_provider"].copy()
     urn_setting = np.where(d["s_ifa"] >= 0, d["s_ifa"], setting).astype(np.int64)
     has_setting = urn_setting >= 0
-    pl_oc, pl_digit = d["s_pl_oc"].copy(), d["s_pl_digit"].astype(object)
     located = has_setting & (d["s_ifa"] < 0)  # the setting is where the child lives (not an agency)
-    pl_oc[located] = reg.outcode[urn_setting[located]]
-    pl_digit[located] = reg.sector_digit[urn_setting[located]]
+    # Placement postcodes: a registered setting's own; the child's home for half of those placed with parents
+    # within 20 miles; any other (agency carers, unregistered homes, lodgings...) one of its unit's postcodes on the
+    # side of 20 miles its cell says, measured from the home postcode as the DfE does.
+    home_pc = d["s_home_pc"]
+    pl_pc = np.where(located, reg.postcode[np.where(located, urn_setting, 0)], home_pc)
+    free = np.flatnonzero(~located & ~d["s_same_home"])
+    pl_pc[free], d["s_pl_oc"][free] = _placement_postcodes(
+        rng, geo, la, home_pc[free], d["s_origin"][free], d["s_pl_oc"][free])
+    pl_oc = geo.pc_unit[pl_pc]
     snap = reg.snapshot_at(d["s_start"])
     safe = np.where(has_setting, urn_setting, 0)
     sector = np.where(has_setting, reg.sector[snap, safe], None)
@@ -735,12 +845,12 @@ def finish_la(ctx: Context, la: int, requested: np.ndarray, got: np.ndarray, fil
     child = d["s_child"]
     uasc = d["s_uasc"]
     home_oc = d["s_origin"]
-    home_written = ~d["s_home_blank"]
-    place_written = ~d["s_place_blank"]
-    home_post = np.char.add(np.char.add(geo.outcodes[home_oc], " "), d["c_home_digit"][child])
-    pl_post = np.char.add(np.char.add(geo.outcodes[pl_oc], " "), pl_digit.astype("<U1"))
-    distance = np.round(geo.distance[home_oc, pl_oc].astype(np.float64), 2)
-    known = home_written & place_written
+    pf = _postcode_faults(rng, geo, d, located, home_pc, pl_pc)
+    home_post, pl_post = pf["home_post"], pf["pl_post"]
+    home_written, place_written = home_post != "", pl_post != ""
+    distance = geo.miles(home_pc, pl_pc)  # PL_DISTANCE, 1 decimal
+    known = pf["home_valid"] & pf["pl_valid"]  # both written and in the directory (whatever the case or spaces)
+    home_district_written = home_written & (pf["home_fault"] != "no_fixed_abode")
 
     ptype = np.full(n, "other", dtype=object)
     ptype[np.isin(place, ["U1", "U2", "U3"])] = "kinship"
@@ -776,12 +886,16 @@ def finish_la(ctx: Context, la: int, requested: np.ndarray, got: np.ndarray, fil
         "setting_la_gss_code": pa.array(gss_codes[setting_la][order]),
         "start_date": _dates(d["s_start"][order]),
         "end_date": _dates(np.minimum(d["s_end"], ctx.window_end)[order], open_end[order]),
-        "home_outcode": _nullable(geo.outcodes[home_oc][order], ~home_written[order]),
+        "home_outcode": _nullable(geo.outcodes[home_oc][order], ~home_district_written[order]),
         "placement_outcode": _nullable(geo.outcodes[pl_oc][order], ~place_written[order]),
         "distance_miles": pa.array(distance[order], type=pa.float64(), mask=~known[order]),
         "is_crisis": pa.array(d["s_crisis"][order]),
         "dfe_group": pa.array(np.array(calibration.GROUPS)[d["s_group"]][order]),
         "uasc": pa.array(uasc[order]),
+        "home_postcode": _nullable(home_post[order], ~home_written[order]),
+        "placement_postcode": _nullable(pl_post[order], ~place_written[order]),
+        "home_postcode_fault": _nullable(pf["home_fault"][order], pf["home_fault"][order] == ""),
+        "placement_postcode_fault": _nullable(pf["pl_fault"][order], pf["pl_fault"][order] == ""),
     }
     placements = pa.table(columns, schema=PLACEMENT_SCHEMA)
 
@@ -793,8 +907,8 @@ def finish_la(ctx: Context, la: int, requested: np.ndarray, got: np.ndarray, fil
     ep = {
         "CHILD": e_refs, "DECOM": date_strings(d["e_start"]), "RNE": d["e_rne"], "LS": d["e_ls"],
         "CIN": d["e_cin"], "PLACE": place[e_spell], "PLACE_PROVIDER": provider[e_spell],
-        "HOME_POST": np.where(home_written[e_spell], home_post[e_spell], ""),
-        "PL_POST": np.where(place_written[e_spell], pl_post[e_spell], ""),
+        "HOME_POST": home_post[e_spell],
+        "PL_POST": pl_post[e_spell],
         "URN": np.where(has_setting[e_spell], reg.urn[safe[e_spell]], ""),
     }
     folder_name = authority.name

@@ -7,7 +7,12 @@
   secure homes, family centres, residential schools) open that month: its places that month, the most children
   in it on any day of the month, and on the last day of the month;
 * imports.csv: collection year x host LA (where the setting is) x placing LA: placements at 31 March;
-* outcode_la.csv: the outward-code map the generator used (outward code, centroid, LA).
+* outcode_la.csv: the units the generator placed children in: a postcode district within one LA (a district
+  split between LAs is one row per LA), with its postcodes in the ONS Postcode Directory and their mean grid
+  reference (demo.geography);
+* postcode_faults.csv: every placement whose HOME_POST or PL_POST carries a deliberate fault (lower case, padded
+  with spaces, ZZ99 3CZ, not in the directory): the text written, the postcode it stands for, what the warehouse
+  should make of it; the spell's episodes in every return carry the same text.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from demo.geography import Geography
+from demo.ssda903 import POSTCODE_FAULTS
 from demo.register import CAPACITY_CLASSES, Register, day_number, first_day_of_month, month_number
 
 
@@ -122,12 +128,31 @@ def write(truth_dir: Path, placements: Path, geo: Geography, reg: Register, year
     path = truth_dir / "outcode_la.csv"
     table = pa.table({
         "outcode": pa.array(geo.outcodes.astype(object)),
-        "latitude": pa.array(np.round(geo.lat, 6)),
-        "longitude": pa.array(np.round(geo.lon, 6)),
         "la_gss_code": pa.array([geo.las[i].gss_code for i in geo.la_index]),
         "la_name": pa.array([geo.las[i].name for i in geo.la_index]),
+        "postcodes": pa.array(geo.unit_count.astype(np.int64)),
+        "easting": pa.array(np.round(geo.east).astype(np.int64)),
+        "northing": pa.array(np.round(geo.north).astype(np.int64)),
     })
     pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+    written.append(path)
+
+    path = truth_dir / "postcode_faults.csv"
+    handling = pa.table({"fault": list(POSTCODE_FAULTS), "expected": [v[1] for v in POSTCODE_FAULTS.values()]})
+    con.register("handling", handling)
+    _write(con, """
+        with faults as (
+            select *, 'HOME_POST' as field, home_postcode as written, home_postcode_fault as fault from p
+            where home_postcode_fault is not null
+            union all
+            select *, 'PL_POST', placement_postcode, placement_postcode_fault from p
+            where placement_postcode_fault is not null
+        )
+        select f.la_gss_code, f.la_name, f.child_ref, f.placement_id, f.start_date, f.end_date, f.field,
+               f.written, upper(trim(regexp_replace(f.written, ' +', ' ', 'g'))) as postcode, f.fault, h.expected
+        from faults f join handling h using (fault)
+        order by f.la_gss_code, f.child_ref, f.start_date, f.field
+    """, path)
     written.append(path)
     con.close()
     return written

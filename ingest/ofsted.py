@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from ingest import audit
+from ingest import audit, postcodes
 from ingest.csv_files import (
     HeaderMatch,
     OVERFLOW_COLUMNS,
@@ -266,12 +266,23 @@ def _land_readable(con: duckdb.DuckDBPyConnection, path: Path, readable: Path, o
     )
 
 
+def _district_only(cell: str) -> str:
+    """A setting's postcode is kept as its district (no full postcode enters the warehouse); other text
+    (REDACTED, a withheld marker) as it is."""
+    text = postcodes.NORMALISED.format(col=cell)
+    return (f"case when regexp_full_match({text}, '{postcodes.PATTERN}') "
+            f"then regexp_extract({text}, '{postcodes.PATTERN}', 1) else nullif(trim({cell}), '') end")
+
+
 def _split_and_store(con, path, outcome, header, mapping, kind, n_columns, truncated) -> None:
     rules = _quarantine_rules(mapping, n_columns, truncated)
     messages = [(rule, message) for rule, _, message in rules] + [DUPLICATE_URN]
     message_case = "case rule " + " ".join(f"when {_sql_text(r)} then {_sql_text(m)}" for r, m in messages) + " end"
     labels = [" ".join(cell.split()) or f"column_{i + 1}" for i, cell in enumerate(header.cells)]
-    raw_json = "json_object(" + ", ".join(f"{_sql_text(label)}, c{i}" for i, label in enumerate(labels)) + ")"
+    postcode_at = mapping.get("postcode")
+    raw_json = "json_object(" + ", ".join(
+        f"{_sql_text(label)}, {_district_only(f'c{i}') if i == postcode_at else f'c{i}'}"
+        for i, label in enumerate(labels)) + ")"
     row_case = "case " + " ".join(f"when {c} then {_sql_text(r)}" for r, c, _ in rules) + " end"
     con.execute(f"create or replace temp table judged as select *, {row_case} as rule from landed")
     # A repeated URN is only a duplicate of a row that is itself kept, so it is judged among the survivors.
@@ -297,7 +308,8 @@ def _split_and_store(con, path, outcome, header, mapping, kind, n_columns, trunc
     )
     spec = column_spec()
     targets = list(mapping) + list(PROVENANCE_COLUMNS)
-    values = [f"nullif(trim(c{index}), '')" for index in mapping.values()]
+    values = [_district_only(f"c{index}") if name == "postcode" else f"nullif(trim(c{index}), '')"
+              for name, index in mapping.items()]
     values += ["?::date", "?", "?", "src_record", "?"]
     con.execute(
         f"insert into raw.{spec.table(kind)} ({', '.join(targets)}) "

@@ -130,7 +130,8 @@ def locate(con: duckdb.DuckDBPyConnection, source: str, key: list[str], columns:
     """Temp table `target`: the `key` columns of `source` and, for each postcode column (name -> prefix),
     <prefix>_district (outward code, only when the postcode is found), <prefix>_status ('postcode', 'sector' or
     'district': the level found; 'blank'; 'not_found'; 'no_fixed_abode'; 'malformed'), <prefix>_la_code, and the
-    grid reference <prefix>_easting / <prefix>_northing (in the temp table only: never store them)."""
+    normalised text <prefix>_text and grid reference <prefix>_easting / <prefix>_northing (in the temp table only:
+    never store them)."""
     found = directory()
     parsed, selects, joins = [], [], []
     for column, prefix in columns.items():
@@ -155,6 +156,7 @@ def locate(con: duckdb.DuckDBPyConnection, source: str, key: list[str], columns:
                 when {d}.district is not null then 'district'
             end"""
         selects += [
+            f"keyed.{prefix}_text",
             f"coalesce({u}.district, split_part({s}.sector, ' ', 1), {d}.district) as {prefix}_district",
             f"""case
                 when keyed.{prefix}_text is null or keyed.{prefix}_text = '' then 'blank'

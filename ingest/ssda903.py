@@ -54,8 +54,9 @@ create table if not exists raw.ssda903_episodes (
     child_id varchar not null, decom date not null, rne varchar, ls varchar, cin varchar, place varchar not null,
     place_provider varchar, dec date, rec varchar, reason_place_change varchar, home_postcode_district varchar,
     placement_postcode_district varchar, urn varchar, placement_la_gss_code varchar, distance_miles double,
-    home_postcode_found varchar, placement_postcode_found varchar, {PROVENANCE}
+    home_postcode_found varchar, placement_postcode_found varchar, placement_postcode_key varchar, {PROVENANCE}
 );
+alter table raw.ssda903_episodes add column if not exists placement_postcode_key varchar;
 alter table raw.ssda903_episodes add column if not exists placement_la_gss_code varchar;
 alter table raw.ssda903_episodes add column if not exists distance_miles double;
 alter table raw.ssda903_episodes add column if not exists home_postcode_found varchar;
@@ -78,6 +79,15 @@ create table if not exists raw.ssda903_other (
     table_name varchar not null, child_id varchar not null, dob_month date, fields json, {PROVENANCE}
 );
 """
+# Stored columns by name, so that a warehouse whose tables grew columns later (alter table) takes the same insert.
+RAW_COLUMNS = {
+    "ssda903_episodes": "child_id, decom, rne, ls, cin, place, place_provider, dec, rec, reason_place_change, "
+                        "home_postcode_district, placement_postcode_district, urn, placement_la_gss_code, "
+                        "distance_miles, home_postcode_found, placement_postcode_found, placement_postcode_key, ",
+    "ssda903_header": "child_id, sex, dob_month, ethnic, mother, mc_dob_month, ",
+    "ssda903_uasc": "child_id, sex, dob_month, duc, ",
+    "ssda903_other": "table_name, child_id, dob_month, fields, ",
+}
 RAW_TABLE = {"episodes": "ssda903_episodes", "header": "ssda903_header", "uasc": "ssda903_uasc"}
 DATE_FORMATS = "['%d/%m/%Y', '%Y-%m-%d', '%d/%m/%Y %H:%M:%S', '%Y-%m-%d %H:%M:%S', '%d-%m-%Y']"
 URN_PATTERN = r"^(SC[0-9]{6}|[0-9]{6,7}|X{7})$"
@@ -473,16 +483,24 @@ def _judge_and_store(con, group: list[_Pending]) -> None:
         con.execute(
             f"""
             create or replace temp table repeats as
-            select file_index, src_record from (
+            select file_index, src_record, occurrence from (
                 select file_index, src_record,
-                       row_number() over (partition by file_index, {key} order by src_record) as occurrence
+                       row_number() over (partition by file_index, {key} order by src_record) as occurrence,
+                       count(*) over (partition by file_index, {key}) as copies
                 from judged where rule is null
-            ) where occurrence > 1
+            ) where copies > 1
             """
         )
         if con.execute("select count(*) from repeats").fetchone()[0]:
-            con.execute(f"update judged set rule = {_text(code)}, failed_rules = list_append(failed_rules, {_text(code)}) "
-                        "where (file_index, src_record) in (select (file_index, src_record) from repeats)")
+            # every copy is reported (as the DfE does); the first is kept, the others quarantined
+            con.execute(
+                f"""
+                update judged set failed_rules = list_append(failed_rules, {_text(code)}),
+                                  rule = case when repeats.occurrence > 1 then {_text(code)} else judged.rule end
+                from repeats
+                where judged.file_index = repeats.file_index and judged.src_record = repeats.src_record
+                """
+            )
     wrong_year = _check_collection_year(con, ret) if kind == "episodes" else {}
     stored = "file_index not in (" + ", ".join(str(i) for i in [-1, *wrong_year]) + ")"
     _record_rule_failures(con, kind, year, stored)
@@ -500,7 +518,9 @@ def _judge_and_store(con, group: list[_Pending]) -> None:
         select = (
             "child_id, decom_date, upper(rne), upper(ls), upper(cin), upper(place), upper(place_provider), "
             "dec_date, upper(rec), upper(reason_place_change), home_district, pl_district, upper(urn), "
-            "pl_la_code, pl_distance, home_status, pl_status"
+            "pl_la_code, pl_distance, home_status, pl_status, "
+            # the placement postcode kept only as a keyed hash, so that rules can tell a move within a district
+            "case when pl_text <> '' then substr(sha256(? || '|postcode|' || replace(pl_text, ' ', '')), 1, 16) end"
         )
     elif kind == "header":
         select = "child_id, sex, date_trunc('month', dob_date), upper(ethnic), mother, date_trunc('month', mc_dob_date)"
@@ -513,9 +533,12 @@ def _judge_and_store(con, group: list[_Pending]) -> None:
     provenance = ("file_la_gss, file_la_dfe, file_year, warning_rules, file_path, file_sha256, src_record, "
                   "file_load_id")
     table = RAW_TABLE.get(kind, "ssda903_other")
+    targets = RAW_COLUMNS[table] + ("la_gss_code, la_dfe_code, collection_year, warning_rules, source_file, "
+                                    "file_sha256, source_row_number, load_id")
     con.execute(
-        f"insert into raw.{table} select {select}, {provenance} from judged join landed_facts using (file_index) "
-        f"where rule is null and {stored}"
+        f"insert into raw.{table} ({targets}) select {select}, {provenance} from judged "
+        f"join landed_facts using (file_index) where rule is null and {stored}",
+        [child_id_key()] if kind == "episodes" else [],
     )
     counts = {row[0]: row[1:] for row in con.execute(
         """
@@ -560,8 +583,11 @@ def _record_rule_failures(con, kind: str, year: int, stored: str) -> None:
         f"""
         insert into audit.ssda903_rule_failures
         select file_load_id, file_la_gss, file_year, {_text(DFE_TABLE[kind])}, file_path, file_sha256, src_record,
-               child_id, code, rule_info.severity, rule_info.scope, rule_info.fields, rule_info.message
-        from (select file_index, src_record, child_id, unnest(failed_rules) as code from judged) as failed
+               child_id, code,
+               -- the first of repeated rows is kept: for it a repeat is a warning
+               case when failed.rule is null then {_text(WARN)} else rule_info.severity end,
+               rule_info.scope, rule_info.fields, rule_info.message
+        from (select file_index, src_record, child_id, rule, unnest(failed_rules) as code from judged) as failed
         join landed_facts using (file_index) join rule_info using (code)
         where {stored}
         union all
@@ -682,24 +708,69 @@ RETURN_VIEWS = {
 REGISTER = "intermediate.int_provider_register_periods"
 
 
-def judge_returns(con: duckdb.DuckDBPyConnection, load_id: str) -> int:
-    """Run every return rule over every stored return, replacing the return rules' earlier failures; the Ofsted
-    register rules run only where the register has been built (REGISTER). Returns the number of failures."""
-    ensure_raw_tables(con)
+REGISTER_COLUMNS = ("urn varchar, snapshot_date date, provision_type varchar, sector varchar, la_gss_code varchar, "
+                    "postcode_district varchar, in_force_from date, in_force_until date, closed_date date")
+
+
+def _return_views(con: duckdb.DuckDBPyConnection) -> bool:
+    """The temp views return rules read (conditions.yml); true when a register has been built."""
     for name, table in RETURN_VIEWS.items():
         con.execute(
             f"create or replace temp view {name} as select * from {table} "
             "where file_sha256 in (select file_sha256 from audit.included_files)"
         )
-    has_register = con.execute(
-        "select count(*) from duckdb_tables() where schema_name || '.' || table_name = ?", [REGISTER]).fetchone()[0]
-    columns = ("urn varchar, provision_type varchar, la_gss_code varchar, in_force_from date, in_force_until date, "
-               "registration_date date, closed_date date, is_suspended boolean")
+    # Each child's episodes of a return in order, with the neighbours the sequence rules compare.
     con.execute(
-        "create or replace temp view register as "
-        + (f"select {', '.join(c.split()[0] for c in columns.split(', '))} from {REGISTER}" if has_register
-           else f"select * from (select {', '.join(f'null::{c.split()[1]} as {c.split()[0]}' for c in columns.split(', '))}) where false")
+        """
+        create or replace temp view episode_sequence as
+        select *,
+               lag(dec) over w as prev_dec, lag(rec) over w as prev_rec, lag(ls) over w as prev_ls,
+               lag(place) over w as prev_place, lag(place_provider) over w as prev_place_provider,
+               lag(urn) over w as prev_urn, lag(placement_postcode_key) over w as prev_placement_postcode_key,
+               lead(decom) over w as next_decom,
+               row_number() over w as episode_number,
+               count(*) over (partition by la_gss_code, collection_year, child_id) as child_episodes
+        from episodes
+        window w as (partition by la_gss_code, collection_year, child_id order by decom, dec, source_row_number)
+        """
     )
+    has_register = con.execute(
+        "select count(*) from duckdb_tables() where schema_name || '.' || table_name = ?", [REGISTER]).fetchone()[0] > 0
+    names = [c.split()[0] for c in REGISTER_COLUMNS.split(", ")]
+    empty = ", ".join(f"null::{c.split()[1]} as {c.split()[0]}" for c in REGISTER_COLUMNS.split(", "))
+    con.execute("create or replace temp view register as "
+                + (f"select {', '.join(names)} from {REGISTER}" if has_register
+                   else f"select * from (select {empty}) where false"))
+    # The register entry of each episode's URN as of its start: the snapshot in force that day, else the nearest.
+    con.execute(
+        """
+        create or replace temp view episode_register as
+        select episodes.*, register.snapshot_date, register.provision_type, register.sector,
+               register.la_gss_code as register_la_gss_code, register.postcode_district as register_postcode_district,
+               register.closed_date
+        from episodes join register on upper(episodes.urn) = upper(register.urn)
+        where episodes.urn <> 'XXXXXXX'
+        qualify row_number() over (
+            partition by episodes.source_file, episodes.source_row_number
+            order by case when episodes.decom >= register.in_force_from and episodes.decom < register.in_force_until
+                          then 0 else 1 end,
+                     abs(date_diff('day', register.snapshot_date, episodes.decom)), register.snapshot_date desc) = 1
+        """
+    )
+    spec = yaml.safe_load(Path(__file__).with_name("ssda903_tables.yml").read_text())
+    for table, key, value in (("register_places", "provision_type", "place"),
+                              ("register_providers", "sector", "place_provider")):
+        con.execute(f"create or replace temp table {table} ({key} varchar, {value} varchar)")
+        con.executemany(f"insert into {table} values (?, ?)",
+                        [(k, v) for k, values in spec[table].items() for v in values])
+    return has_register and con.execute("select count(*) from register").fetchone()[0] > 0
+
+
+def judge_returns(con: duckdb.DuckDBPyConnection, load_id: str) -> int:
+    """Run every return rule over every stored return, replacing the return rules' earlier failures. The rules
+    against the Ofsted register run only once a register has been built and loaded. Returns the failures found."""
+    ensure_raw_tables(con)
+    with_register = _return_views(con)
     years = [row[0] for row in con.execute(
         "select distinct collection_year from episodes union select distinct collection_year from header "
         "union select distinct collection_year from uasc union select distinct collection_year from other order by 1"
@@ -709,6 +780,8 @@ def judge_returns(con: duckdb.DuckDBPyConnection, load_id: str) -> int:
         con.execute("delete from audit.ssda903_rule_failures where scope = 'return'")
         for year in years:
             for rule in (r for r in rules_of_year(year) if r.scope == "return"):
+                if "register" in rule.condition and not with_register:
+                    continue
                 table = {"Episodes": "episodes", "Header": "header", "UASC": "uasc"}.get(rule.table, "other")
                 con.execute(
                     f"""
@@ -728,3 +801,23 @@ def judge_returns(con: duckdb.DuckDBPyConnection, load_id: str) -> int:
         con.execute("rollback")
         raise
     return failures
+
+
+def export_rule_failures(con: duckdb.DuckDBPyConnection, la_gss_code: str, out_dir: Path) -> tuple[Path, int]:
+    """One LA's error report as CSV, every failure of the latest version of each of its SSDA903 files (held back
+    or not), ordered as an LA reads its upload: year, table, file, row. Child ids are the warehouse's hashes."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"ssda903_rule_failures_{la_gss_code}.csv"
+    query = f"""
+        select f.collection_year, f.table_name, regexp_extract(f.source_file, '[^/\\\\]+$') as file_name,
+               f.source_row_number as row_number, f.child_id as child_hash, f.rule_code, f.severity, f.message,
+               f.fields, f.source_file
+        from audit.ssda903_rule_failures as f
+        where f.la_gss_code = {_text(la_gss_code)}
+          and f.file_sha256 in (
+              select file_sha256 from audit.return_files where source = {_text(SOURCE)}
+              qualify row_number() over (partition by path order by loaded_at desc) = 1)
+        order by f.collection_year, f.table_name, f.source_file, f.source_row_number, f.rule_code
+    """
+    con.execute(f"copy ({query}) to '{target}' (header, delimiter ',')")
+    return target, con.execute(f"select count(*) from ({query})").fetchone()[0]

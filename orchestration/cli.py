@@ -16,6 +16,9 @@ from pathlib import Path
 
 import duckdb
 
+from ingest import ssda903
+from ingest.local_authorities import resolve_la
+
 
 def _summarise(db: Path) -> list[tuple]:
     con = duckdb.connect(str(db), read_only=True)
@@ -152,10 +155,31 @@ def main(argv: list[str] | None = None) -> int:
     build_parser = sub.add_parser("build", help="materialise every asset from an inbox into a DuckDB file")
     build_parser.add_argument("--inbox", help="inbox folder (default $WAREHOUSE_INBOX or ./inbox)")
     build_parser.add_argument("--db", help="DuckDB file (default $WAREHOUSE_DB or warehouse/warehouse.duckdb)")
+    errors_parser = sub.add_parser("ssda903-errors", help="write one LA's SSDA903 error report (every rule failure) as CSV")
+    errors_parser.add_argument("--la", required=True, help="the LA: name, GSS or DfE code")
+    errors_parser.add_argument("--db", help="DuckDB file (default $WAREHOUSE_DB or warehouse/warehouse.duckdb)")
+    errors_parser.add_argument("--out", help="folder (default exports/ssda903_errors beside the DuckDB file)")
     args = parser.parse_args(argv)
     if args.command == "build":
         return build(args.inbox, args.db)
+    if args.command == "ssda903-errors":
+        return export_ssda903_errors(args.la, args.db, args.out)
     return 2
+
+
+def export_ssda903_errors(la_text: str, db: str | None, out: str | None) -> int:
+    la = resolve_la(la_text)
+    if la is None:
+        print(f"'{la_text}' names no English local authority (use its name, GSS or DfE code)", file=sys.stderr)
+        return 2
+    from orchestration.lib import settings
+
+    db_path = Path(db) if db else settings.warehouse_db()
+    out_dir = Path(out) if out else db_path.parent / "exports" / "ssda903_errors"
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        path, rows = ssda903.export_rule_failures(con, la.gss_code, out_dir)
+    print(f"{rows} rule failure(s) of {la.name}'s SSDA903 returns written to {path}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from orchestration.defs.providers.checks import CHECKS as PROVIDERS_CHECKS
 from orchestration.defs.publish.assets import published_marts
 from orchestration.defs.spend.assets import spend_files
 from orchestration.defs.spend.checks import CHECKS as SPEND_CHECKS
-from orchestration.defs.ssda903.assets import ssda903_returns
+from orchestration.defs.ssda903.assets import ssda903_returns, ssda903_rule_failures
 from orchestration.defs.ssda903.checks import CHECKS as SSDA903_CHECKS
 from orchestration.defs.schedules import build_everything, daily_build, inbox_sensor
 from orchestration.defs.warehouse_dbt.assets import DBT_ASSETS
@@ -26,6 +26,7 @@ from orchestration.lib.warehouse import WarehouseResource
 
 defs = dg.Definitions(
     assets=[ofsted_register, ssda903_returns, spend_files, placement_cost_extracts, returns, *DBT_ASSETS,
+            ssda903_rule_failures,
             published_marts],
     asset_checks=[*OFSTED_CHECKS, *SSDA903_CHECKS, *SPEND_CHECKS, *PLACEMENT_COSTS_CHECKS, *PROVIDERS_CHECKS],
     jobs=[build_everything],

@@ -2,8 +2,11 @@
 
 The truth folder (`demo_truth/`, written by `python -m demo` beside the bundled inbox) holds placements.parquet:
 one row per placement spell as the generator made it, with the child's exact date of birth, sex, UASC flag, the
-setting's LA (for a fostering agency: the LA where the carers live) and the distance between home and placement
-outward codes (null when either postcode was not written). Everything here is plain DuckDB SQL over that file,
+setting's LA (for a fostering agency: the LA where the carers live), HOME_POST and PL_POST as written (full
+postcodes of the ONS Postcode Directory; a few with deliberate faults, listed in postcode_faults.csv) and the
+distance the DfE computes from them (PL_DISTANCE: the straight line between the directory's grid references,
+sqrt(dE^2 + dN^2) / 1000 / 1.6093 miles, rounded to 1 decimal; null when either postcode is blank, ZZ99 3CZ or not
+in the directory; lower-case and space-padded postcodes count once normalised). Everything here is plain DuckDB SQL over that file,
 the reference seed of local authorities (for regions) and the Ofsted CSVs of the inbox (which settings are
 children's homes, their LA and places on a snapshot date).
 
@@ -19,7 +22,7 @@ How the truth relates to the warehouse's definitions (docs/ssda903.md):
 * "open on day d": start <= d and (end is null or end > d), as the truth tables and the spec both say;
 * age on a date: completed years from the exact date of birth;
 * a fostering agency's URN is the agency's, not where the child lives: the setting LA of an agency placement is
-  the LA of the carers' outward code, which the warehouse can only know when PL_POST was written
+  the LA of the carers' postcode, which the warehouse can only know when PL_POST was written
   (`location_known`).
 """
 
@@ -65,9 +68,10 @@ SNAPSHOT_FILES = {
     "2023-08-31": "Provider_level_at_31_Aug_2023.csv",
 }
 PLACES_FILES = {"2023-08-31": ("Providers_places_at_31_Aug_2023.csv",)}
-# Distances are written rounded to 2 decimals; the warehouse computes them unrounded. A spell whose written
-# distance is within this of 20 miles may fall on either side of "over 20 miles".
-DISTANCE_ROUNDING = 0.005
+# Distances are the DfE's PL_DISTANCE, rounded to 1 decimal. A distance of exactly 20.0 (19.95 to 20.05 unrounded)
+# is not over 20 miles rounded but may be unrounded: it counts as either (the generator avoids it where it chooses
+# the postcodes, so there are next to none).
+DISTANCE_ROUNDING = 0.05
 
 
 def manifest() -> dict:
@@ -206,6 +210,15 @@ def connect() -> duckdb.DuckDBPyConnection:
 
 def rows(sql: str, params: list | None = None) -> list[tuple]:
     return connect().execute(sql, params or []).fetchall()
+
+
+def postcode_faults() -> list[dict[str, str]]:
+    """The placements whose HOME_POST or PL_POST carries a deliberate fault (postcode_faults.csv): la_gss_code,
+    la_name, child_ref, placement_id, start_date, end_date, field (HOME_POST / PL_POST), written (the text in the
+    file, in every episode of the spell), postcode (it upper-cased, spaces closed up), fault (lower_case and
+    space_padded: to normalise; no_fixed_abode and not_in_directory: invalid, distance unknown), expected."""
+    with (TRUTH / "postcode_faults.csv").open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
 
 
 def la_names() -> dict[str, str]:

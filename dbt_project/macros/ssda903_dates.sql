@@ -39,17 +39,6 @@
     date_diff('day', {{ from_date }}, {{ to_date }})
 {%- endmacro %}
 
-{#- Great-circle miles between two points given in degrees (haversine, mean Earth radius 3958.8 miles). -#}
-{% macro great_circle_miles(lat1, lon1, lat2, lon2) -%}
-    (
-        2 * 3958.8 * asin(sqrt(
-            power(sin(radians({{ lat2 }} - {{ lat1 }}) / 2), 2)
-            + cos(radians({{ lat1 }})) * cos(radians({{ lat2 }}))
-            * power(sin(radians({{ lon2 }} - {{ lon1 }}) / 2), 2)
-        ))
-    )
-{%- endmacro %}
-
 {#- The GSS code in force on a date for the area of a current authority: its sole predecessor before it took over
     (Somerset County Council before 1 April 2023), else itself. `lineage` is an int_local_authority_lineage row. -#}
 {% macro la_code_as_of(lineage, on_date) -%}

@@ -44,3 +44,24 @@ def ssda903_returns(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         }
     yield from ingest_results(context, outcomes, RAW_TABLES, totals,
                               table_of=lambda o: o.kind if o.kind in RAW_TABLES else "other")
+
+
+@dg.asset(
+    key=["audit", "ssda903_rule_failures"],
+    deps=[*RAW_TABLES.values(), dg.AssetKey(["audit", "included_files"]),
+          dg.AssetKey(["intermediate", "int_provider_register_periods"])],
+    group_name="audit",
+    kinds={"duckdb"},
+    pool=settings.WAREHOUSE_POOL,
+    description="The error report of every SSDA903 return, in the shape of the DfE validator's: one row per rule a "
+    "row breaks (child hash, table, file, row, rule code, severity, message). Row rules are recorded as each file "
+    "is landed; the return rules (cross-table, sequence, URN against the Ofsted register) are judged here, over "
+    "every stored return, once the register is built. `python -m orchestration.cli ssda903-errors` writes one "
+    "LA's report as CSV.",
+)
+def ssda903_rule_failures(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.connect() as con:
+        judged = ssda903.judge_returns(con, context.run_id)
+        by_rule = dict(con.execute(
+            "select rule_code, count(*) from audit.ssda903_rule_failures group by all order by 1").fetchall())
+    return dg.MaterializeResult(metadata={"return_rule_failures": judged, "failures_by_rule": by_rule})

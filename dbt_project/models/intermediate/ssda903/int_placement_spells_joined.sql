@@ -3,9 +3,9 @@
 -- episode for a change of legal status alone is not a move. A spell also begins where the child starts a period
 -- of care (RNE S) or the return records a change of placement (RNE P or T).
 -- Joined: placement and provider type (seed), the setting's LA (the URN's Ofsted LA as of the start for a setting
--- children live in; else the LA of the placement district; else the agency's Ofsted LA), regions, distance from
--- home (great-circle miles between district centroids), whether the URN was registered on the start date, and the
--- child's sex, month of birth and UASC status.
+-- children live in; else the LA of the placement postcode; else the agency's Ofsted LA), regions, distance from home
+-- (the DfE's miles between the home and placement postcodes, found at the door), whether the URN was registered on
+-- the start date, and the child's sex, month of birth and UASC status.
 
 with
 
@@ -18,18 +18,6 @@ episodes as (
 placement_types as (
 
     select * from {{ ref('ssda903_placement_types') }}
-
-),
-
-districts as (
-
-    select * from {{ ref('postcode_districts') }}
-
-),
-
-district_las as (
-
-    select * from {{ ref('postcode_district_las') }}
 
 ),
 
@@ -156,7 +144,9 @@ spells as (
         first_episodes.place_provider,
         first_episodes.urn,
         first_episodes.home_postcode_district,
-        first_episodes.placement_postcode_district
+        first_episodes.placement_postcode_district,
+        first_episodes.placement_la_gss_code,
+        first_episodes.distance_miles
     from spell_bounds
     inner join numbered as first_episodes
         on
@@ -246,28 +236,19 @@ joined as (
         spells.home_postcode_district,
         spells.placement_postcode_district,
         urn_entries.urn_la_gss_code,
-        district_las.la_gss_code as placement_district_la_gss_code,
+        spells.placement_la_gss_code as placement_district_la_gss_code,
         case
             when urn_entries.is_lived_in_setting and urn_entries.urn_la_gss_code is not null
                 then urn_entries.urn_la_gss_code
-            when district_las.la_gss_code is not null then district_las.la_gss_code
+            when spells.placement_la_gss_code is not null then spells.placement_la_gss_code
             else urn_entries.urn_la_gss_code
         end as setting_la_gss_code,
         case
             when urn_entries.is_lived_in_setting and urn_entries.urn_la_gss_code is not null then 'ofsted_urn'
-            when district_las.la_gss_code is not null then 'placement_district'
+            when spells.placement_la_gss_code is not null then 'placement_district'
             when urn_entries.urn_la_gss_code is not null then 'ofsted_agency'
         end as setting_la_source,
-        case
-            when home_districts.postcode_district is not null and placement_districts.postcode_district is not null
-                then round(
-                    {{ great_circle_miles(
-                        'home_districts.latitude', 'home_districts.longitude',
-                        'placement_districts.latitude', 'placement_districts.longitude'
-                    ) }},
-                    2
-                )
-        end as distance_miles,
+        spells.distance_miles,
         children.sex,
         children.dob_month,
         uasc.child_id is not null as is_uasc,
@@ -289,12 +270,6 @@ joined as (
             spells.la_gss_code = registered_at_start.la_gss_code
             and spells.child_id = registered_at_start.child_id
             and spells.start_date = registered_at_start.start_date
-    left join district_las
-        on spells.placement_postcode_district = district_las.postcode_district
-    left join districts as home_districts
-        on spells.home_postcode_district = home_districts.postcode_district
-    left join districts as placement_districts
-        on spells.placement_postcode_district = placement_districts.postcode_district
     left join children
         on
             spells.la_gss_code = children.la_gss_code

@@ -70,7 +70,8 @@ register as (
         la_gss_code,
         registration_date,
         registration_status,
-        closed_date
+        closed_date,
+        postcode as postcode_district
     from provider_level
     union all
     select
@@ -84,7 +85,8 @@ register as (
         la_gss_code,
         registration_date,
         registration_status,
-        closed_date
+        closed_date,
+        cast(null as varchar) as postcode_district
     from places_only
 
 ),
@@ -125,6 +127,7 @@ final as (
         register.registration_date,
         register.registration_status,
         register.closed_date,
+        register.postcode_district,
         coalesce(lower(register.registration_status) = 'suspended', false) as is_suspended
     from register
     inner join snapshots
