@@ -505,7 +505,8 @@ def _judge_and_store(con, group: list[_Pending]) -> None:
     stored = "file_index not in (" + ", ".join(str(i) for i in [-1, *wrong_year]) + ")"
     _record_rule_failures(con, kind, year, stored)
     con.execute(
-        "insert into audit.quarantine select file_load_id, file_path, file_sha256, src_record, rule, rule_info.message, "
+        "insert into audit.quarantine select file_load_id, file_path, file_sha256, src_record, rule, "
+        "rule_info.message || coalesce(' (' || nullif(rule_info.fields, '') || ')', ''), "
         f"{_safe_values_sql(index)} from judged join landed_facts using (file_index) join rule_info on rule = code "
         f"where {stored}"
     )
@@ -821,3 +822,22 @@ def export_rule_failures(con: duckdb.DuckDBPyConnection, la_gss_code: str, out_d
     """
     con.execute(f"copy ({query}) to '{target}' (header, delimiter ',')")
     return target, con.execute(f"select count(*) from ({query})").fetchone()[0]
+
+
+def rules_markdown() -> str:
+    """The README's table of every rule, per year's rule table, with its severity (tests keep the two equal)."""
+    years = sorted(int(p.stem.split("_")[1]) for p in RULES_DIR.glob("rules_*.csv"))
+    labels = [f"{'to ' if i == 0 else ''}{y - 1}-{str(y)[2:]}{' on' if i == len(years) - 1 else ''}"
+              for i, y in enumerate(years)]
+    by_rule: dict[tuple[str, str, str], dict[int, Rule]] = {}
+    for year in years:
+        for rule in rules_of_year(year):
+            by_rule.setdefault((rule.code, rule.table, rule.scope), {})[year] = rule
+    scope_order = {"file": 0, "row": 1, "return": 2}
+    lines = ["| rule | table | judged | " + " | ".join(labels) + " | message |",
+             "|---|---|---|" + "---|" * len(years) + "---|"]
+    for (code, table, scope), per_year in sorted(by_rule.items(), key=lambda kv: (scope_order[kv[0][2]], kv[0])):
+        message = next(iter(per_year.values())).message.replace("|", "/")
+        severities = [per_year[y].severity if y in per_year else "-" for y in years]
+        lines.append(f"| {code} | {table} | {scope} | " + " | ".join(severities) + f" | {message} |")
+    return "\n".join(lines)

@@ -117,8 +117,8 @@ def test_liia_rows_with_blank_dates_and_codes_are_quarantined_with_their_rule(sh
     got = dict(con.execute(
         "select row_number, rule from audit.quarantine where path like '%SSDA903_2025_episodes.csv'"
     ).fetchall())
-    assert {n for n, rule in got.items() if rule == "141"} == blank_decom
-    assert blank_place <= {n for n, rule in got.items() if rule in ("146", "CHILD_MISSING")}
+    assert {n for n, rule in got.items() if rule == "DECOM_MISSING"} == blank_decom
+    assert blank_place <= {n for n, rule in got.items() if rule in ("PLACE_MISSING", "CHILD_MISSING")}
 
 
 def test_child_ids_are_hashed_with_the_la_in_the_key(shared_sets):
@@ -176,8 +176,8 @@ EPISODE_HEADER = ["CHILD", "DECOM", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER
                   "REASON_PLACE_CHANGE", "HOME_POST", "PL_POST", "URN"]
 
 
-def episode(child="1001", decom="01/06/2024", place="U4", ls="C2", dec="", home="MK40 1", urn="") -> list[str]:
-    return [child, decom, "S", ls, "N1", place, "PR1", dec, "X1" if not dec else "E8", "", home, "MK42 7", urn]
+def episode(child="1001", decom="01/06/2024", place="U4", ls="C2", dec="", home="MK40 1", urn="1234567") -> list[str]:
+    return [child, decom, "S", ls, "N1", place, "PR1", dec, "" if not dec else "E8", "", home, "MK42 7", urn]
 
 
 @pytest.fixture
@@ -190,7 +190,7 @@ def bad_inbox(tmp_path):
         episode("1005", ls="FISH"),             # 6 unknown legal status: kept, flagged
         episode("1006", dec="01/05/2024"),      # 7 ceased before it began
         episode("1007") + ["surplus"],          # 8 one field too many
-        episode("1008", place="K2"),            # 9 children's home without URN: kept, flagged (218)
+        episode("1008", place="K2", urn=""),    # 9 children's home without URN: kept, flagged (218)
         episode("1009", home="NOT A POSTCODE"),  # 10 bad postcode: kept, flagged, district dropped
         episode("1001"),                        # 11 the same child and start again
     ]
