@@ -723,7 +723,7 @@ def _return_views(con: duckdb.DuckDBPyConnection) -> bool:
     # Each child's episodes of a return in order, with the neighbours the sequence rules compare.
     con.execute(
         """
-        create or replace temp view episode_sequence as
+        create or replace temp table episode_sequence as
         select *,
                lag(dec) over w as prev_dec, lag(rec) over w as prev_rec, lag(ls) over w as prev_ls,
                lag(place) over w as prev_place, lag(place_provider) over w as prev_place_provider,
@@ -745,7 +745,7 @@ def _return_views(con: duckdb.DuckDBPyConnection) -> bool:
     # The register entry of each episode's URN as of its start: the snapshot in force that day, else the nearest.
     con.execute(
         """
-        create or replace temp view episode_register as
+        create or replace temp table episode_register as
         select episodes.*, register.snapshot_date, register.provision_type, register.sector,
                register.la_gss_code as register_la_gss_code, register.postcode_district as register_postcode_district,
                register.closed_date
@@ -776,26 +776,29 @@ def judge_returns(con: duckdb.DuckDBPyConnection, load_id: str) -> int:
         "select distinct collection_year from episodes union select distinct collection_year from header "
         "union select distinct collection_year from uasc union select distinct collection_year from other order by 1"
     ).fetchall()]
+    # A rule whose SQL is the same in several years is judged once over all of them.
+    judged: dict[tuple[str, str, str, str, str], list[int]] = {}
+    for year in years:
+        for rule in (r for r in rules_of_year(year) if r.scope == "return"):
+            if "register" not in rule.condition or with_register:
+                judged.setdefault((rule.code, rule.table, rule.condition, rule.fields, rule.message), []).append(year)
     con.execute("begin transaction")
     try:
         con.execute("delete from audit.ssda903_rule_failures where scope = 'return'")
-        for year in years:
-            for rule in (r for r in rules_of_year(year) if r.scope == "return"):
-                if "register" in rule.condition and not with_register:
-                    continue
-                table = {"Episodes": "episodes", "Header": "header", "UASC": "uasc"}.get(rule.table, "other")
-                con.execute(
-                    f"""
-                    insert into audit.ssda903_rule_failures
-                    select ?, rows.la_gss_code, rows.collection_year, ?, rows.source_file, rows.file_sha256,
-                           rows.source_row_number, rows.child_id, ?, 'warn', 'return', ?, ?
-                    from {table} as rows
-                    where rows.collection_year = ?
-                      and (rows.source_file, rows.source_row_number) in (
-                          select (source_file, source_row_number) from ({rule.condition}) as failed)
-                    """,
-                    [load_id, rule.table, rule.code, rule.fields, rule.message, year],
-                )
+        for (code, table_name, condition, fields, message), rule_years in judged.items():
+            table = {"Episodes": "episodes", "Header": "header", "UASC": "uasc"}.get(table_name, "other")
+            con.execute(
+                f"""
+                insert into audit.ssda903_rule_failures
+                select ?, rows.la_gss_code, rows.collection_year, ?, rows.source_file, rows.file_sha256,
+                       rows.source_row_number, rows.child_id, ?, 'warn', 'return', ?, ?
+                from {table} as rows
+                where list_contains(?, rows.collection_year)
+                  and (rows.source_file, rows.source_row_number) in (
+                      select (source_file, source_row_number) from ({condition}) as failed)
+                """,
+                [load_id, table_name, code, fields, message, rule_years],
+            )
         failures = con.execute("select count(*) from audit.ssda903_rule_failures where scope = 'return'").fetchone()[0]
         con.execute("commit")
     except Exception:

@@ -210,3 +210,23 @@ def test_readme_lists_every_rule_of_every_year_with_its_severity():
     for year in (2018, 2024, 2025, 2026):
         for rule in ssda903.rules_of_year(year):
             assert f"| {rule.code} | {rule.table} | {rule.scope} |" in table
+
+
+def test_the_build_judges_every_return_and_reports_its_failures(warehouse_db):
+    """The Dagster build runs the return rules after the register is built: the demo's error report holds row and
+    return failures, for files the load log knows, and the register rules ran."""
+    with duckdb.connect(warehouse_db, read_only=True) as con:
+        by_scope = dict(con.execute(
+            "select scope, count(*) from audit.ssda903_rule_failures group by all").fetchall())
+        assert by_scope.get("row", 0) > 0 and by_scope.get("return", 0) > 0
+        orphans = con.execute(
+            "select count(*) from audit.ssda903_rule_failures "
+            "where file_sha256 not in (select sha256 from audit.load_log)").fetchone()[0]
+        assert orphans == 0
+        # the demo's postcode faults (no fixed abode, postcodes that do not exist) are reported as 392c
+        assert con.execute("select count(*) from audit.ssda903_rule_failures where rule_code = '392c'").fetchone()[0]
+        # every stored episode with a distance has both postcodes found
+        assert con.execute(
+            "select count(*) from raw.ssda903_episodes where distance_miles is not null "
+            "and (home_postcode_found not in ('postcode', 'sector', 'district') "
+            "or placement_postcode_found not in ('postcode', 'sector', 'district'))").fetchone()[0] == 0
