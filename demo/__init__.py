@@ -20,8 +20,6 @@ Modules (the SSDA903 part and the generator's core; finance*.py is the spend and
   purchasing  who an LA buys from: national groups' pull and each LA's relationships (Eastern Region calibration)
   truth       ground-truth tables derived from placements.parquet with DuckDB
   faults      realistic faulty SSDA903 files for reliability tests
-  outcode_map the outward-code map of district centroids the generator used before (kept for
-              scripts/build_postcode_district_las.py only)
   calibration_report  the Eastern Region provider-analysis figures of a truth folder (python -m demo.calibration_report)
 """
 

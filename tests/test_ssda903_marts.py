@@ -186,9 +186,9 @@ def test_region_and_consortium_totals_sum_their_member_las(con, demo_truth):
 
 
 def test_sufficiency_over_20_miles_and_distance_unknown(con, demo_truth):
-    """Distances between outward-code centroids; the truth writes them rounded to 2 decimals, so a distance
-    within 0.005 of 20 miles may go either way (a handful across all LAs and years). Distance unknown: HOME_POST
-    or PL_POST not written: exact."""
+    """Distances as the DfE computes them from the written full postcodes, to 0.1 mile in both the truth and the
+    warehouse, so only a distance of exactly 20.0 is ambiguous. Distance unknown: HOME_POST or PL_POST not written,
+    no fixed abode or not in the directory: exact."""
     expected = truth.children_looked_after()
     got = sufficiency(con)
     problems = []
