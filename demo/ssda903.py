@@ -934,15 +934,17 @@ def finish_la(ctx: Context, la: int, requested: np.ndarray, got: np.ndarray, fil
         mother_now = d["c_mother"][kids] & (d["c_mc_dob"][kids] <= y_end)
         mother = np.where(female & (age_end >= 12), np.where(mother_now, "1", "0"), "")
         at_school = age_end >= 4.5
+        # SEX is 1 / 2 to 2023-24 and M / F from 2024-25 (the DfE's guidance of each year)
+        sex_code = np.array(["", "1", "2"]) if year <= 2024 else np.array(["", "M", "F"])
         header = {
-            "CHILD": d["c_ref"][kids], "SEX": d["c_sex"][kids].astype("<U1"), "DOB": date_strings(dob),
+            "CHILD": d["c_ref"][kids], "SEX": sex_code[d["c_sex"][kids]], "DOB": date_strings(dob),
             "ETHNIC": d["c_ethnic"][kids], "UPN": np.where(at_school, d["c_upn"][kids], "UN1"),
             "MOTHER": mother, "MC_DOB": np.where(mother == "1", date_strings(d["c_mc_dob"][kids]), ""),
         }
         _write_csv(folder / "header.csv", HEADER_COLUMNS, header)
         ua = kids[d["c_uasc"][kids]]
         uasc_table = {
-            "CHILD": d["c_ref"][ua], "SEX": d["c_sex"][ua].astype("<U1"), "DOB": date_strings(d["c_dob"][ua]),
+            "CHILD": d["c_ref"][ua], "SEX": sex_code[d["c_sex"][ua]], "DOB": date_strings(d["c_dob"][ua]),
             "DUC": date_strings(d["c_day18"][ua]),
         }
         _write_csv(folder / "uasc.csv", UASC_COLUMNS, uasc_table)

@@ -27,6 +27,9 @@ from ingest.local_authorities import SEEDS_DIR
 CACHE_ENV = "WAREHOUSE_REFERENCE_CACHE"
 DEFAULT_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "reference"
 LA_REGISTER = SEEDS_DIR / "reference" / "uk_local_authorities.csv"
+LA_ALIASES = SEEDS_DIR / "la_name_aliases.csv"  # codes newer than the register (Barnsley, Sheffield 2024)
+# Bump when what is derived from the package changes, so that caches are rebuilt.
+DERIVATION = 2
 
 # Upper case, runs of spaces as one: then outward code, sector digit and unit letters. The space before the inward
 # code is optional ('CB12AA' is CB1 2AA), so a 4-character text without one is a district ('CB12'), not a sector.
@@ -58,7 +61,7 @@ def cache_dir() -> Path:
 def directory() -> Directory:
     """The directory's parquet files, written on first use (about 10 s) under a file lock."""
     version = _package_version()
-    folder = cache_dir() / f"onspd-{version}"
+    folder = cache_dir() / f"onspd-{version}-{DERIVATION}"
     found = Directory(version, folder / "units.parquet", folder / "sectors.parquet", folder / "districts.parquet")
     if found.districts.exists():
         return found
@@ -77,6 +80,7 @@ def _write(target: Directory) -> None:
     postcodes.load_postcodes(string.ascii_uppercase)
     con = duckdb.connect()
     try:
+        con.execute("set enable_progress_bar = false")
         con.register("frame", postcodes.dataframe[["pcd", "oseast1m", "osnrth1m", "laua"]])
         con.execute(
             f"""
@@ -104,9 +108,11 @@ def _write(target: Directory) -> None:
                 regexp_extract({pcd}, '{PATTERN}', 1) || ' ' || regexp_extract({pcd}, '{PATTERN}', 3) as sector,
                 oseast1m as easting,
                 osnrth1m as northing,
-                coalesce(la_of_district.la_code, laua) as la_code
+                coalesce(aliases.la_gss_code, la_of_district.la_code, laua) as la_code
             from frame
             left join la_of_district on frame.laua = la_of_district.lad_code
+            left join read_csv('{LA_ALIASES}', header = true, all_varchar = true) as aliases
+                on aliases.alias = frame.laua
             where oseast1m is not null and osnrth1m is not null and regexp_full_match({pcd}, '{PATTERN}')
         """
         con.execute(f"create temp table units as {units}")

@@ -209,6 +209,11 @@ DFE_TABLE = {"episodes": "Episodes", "header": "Header", "uasc": "UASC", "review
              "oc2": "OC2", "oc3": "OC3", "ad1": "AD1", "placed_for_adoption": "PlacedAdoption",
              "previous_permanence": "PrevPerm"}
 QUARANTINE, WARN = "quarantine", "warn"
+# The lander's own rules (scope 'file' in the rule tables, listed there for the report and the README): what they
+# do is fixed here, and a table must say the same.
+FILE_RULES = {"BLANK_ROW": QUARANTINE, "EXTRA_FIELDS": QUARANTINE, "TRUNCATED_ROW": QUARANTINE,
+              "CHILD_MISSING": QUARANTINE, "UNPARSABLE_ROW": QUARANTINE, "DUPLICATE_EPISODE": QUARANTINE,
+              "INT32": QUARANTINE, "INT36": QUARANTINE, "DOB_INVALID": WARN}
 
 
 @dataclass(frozen=True)
@@ -244,12 +249,16 @@ def rules_of_year(year: int) -> tuple[Rule, ...]:
             if rule.severity not in (QUARANTINE, WARN) or rule.scope not in ("row", "return", "file"):
                 raise ValueError(f"{rules_file(year).name}: rule {rule.code} has severity '{rule.severity}' and scope "
                                  f"'{rule.scope}' (severity: quarantine or warn; scope: row, return or file)")
+            name = rules_file(year).name
             if rule.scope == "return" and rule.severity != WARN:
-                raise ValueError(f"{rules_file(year).name}: rule {rule.code} judges a landed return, so it can only warn")
+                raise ValueError(f"{name}: rule {rule.code} judges a landed return, so it can only warn")
+            if rule.scope == "file" and FILE_RULES.get(rule.code) != rule.severity:
+                raise ValueError(f"{name}: {rule.code} is not a rule of the lander's own, or is '{rule.severity}' "
+                                 f"where the lander does '{FILE_RULES.get(rule.code)}'")
             if rule.scope != "file":
                 sql = (conditions.get(rule.scope) or {}).get(rule.code)
                 if sql is None:
-                    raise ValueError(f"{rules_file(year).name}: rule {rule.code} has no {rule.scope} SQL in conditions.yml")
+                    raise ValueError(f"{name}: rule {rule.code} has no {rule.scope} SQL in conditions.yml")
                 rule = Rule(**{**rule.__dict__, "condition": sql.format(codes=codes, **dates)})
             rules.append(rule)
     return tuple(rules)
@@ -269,7 +278,10 @@ def _structural_rules(n_columns: int, truncated: bool) -> list[tuple[str, str]]:
     return rules
 
 
-def rules_for(kind: str, year: int, n_columns: int, truncated: bool) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+RuleSql = list[tuple[str, str]]  # (code, condition)
+
+
+def rules_for(kind: str, year: int, n_columns: int, truncated: bool) -> tuple[RuleSql, RuleSql]:
     """(quarantining, warning) row rules for a table of a return, as (code, condition), in the order judged."""
     row_rules = [r for r in rules_of_year(year) if r.scope == "row" and r.applies_to(kind)]
     errors = _structural_rules(n_columns, truncated) + [(r.code, r.condition) for r in row_rules
@@ -278,10 +290,6 @@ def rules_for(kind: str, year: int, n_columns: int, truncated: bool) -> tuple[li
     if kind not in RAW_TABLE:
         warnings.append(("DOB_INVALID", "dob is not null and dob_date is null"))
     return errors, warnings
-
-
-def rule_messages(year: int) -> dict[str, str]:
-    return {r.code: r.message for r in rules_of_year(year)}
 
 
 # Repeats within one file, judged among rows that pass every other rule: the first occurrence is kept.
@@ -425,8 +433,8 @@ def _cell_sql(kind: str, columns: dict[str, int]) -> str:
     """Trimmed text per column of the table (null when blank or absent), from the landed c0..cN."""
     spec = tables_spec().tables[kind]
     names = dict.fromkeys([*columns, *spec["required"], *spec.get("optional", [])])
-    return ", ".join(f"nullif(trim(c{columns[n]}), '') as {n.lower()}" if n in columns else f"null::varchar as {n.lower()}"
-                     for n in names)
+    return ", ".join(f"nullif(trim(c{columns[n]}), '') as {n.lower()}" if n in columns
+                     else f"null::varchar as {n.lower()}" for n in names)
 
 
 def _judge_and_store(con, group: list[_Pending]) -> None:
@@ -443,7 +451,8 @@ def _judge_and_store(con, group: list[_Pending]) -> None:
     child_hash = "substr(sha256(? || '|' || file_identity_gss || '|' || child), 1, 32)"
     spec = tables_spec().tables[kind]
     present = {*index, *spec["required"], *spec.get("optional", [])}
-    dates = ", ".join(f"{_date(f.lower())} as {f.lower()}_date" for f in DATE_FIELDS if f in present) or "null as no_date"
+    dates = (", ".join(f"{_date(f.lower())} as {f.lower()}_date" for f in DATE_FIELDS if f in present)
+             or "null as no_date")
     raw_cells = ", ".join(f"c{i}" for i in range(len(first.header.cells) + OVERFLOW_COLUMNS))
     con.execute(
         f"""

@@ -575,7 +575,8 @@ def test_columns_codes_dates_and_postcodes(region, region_returns):
                 assert e["LS"] == "E1"  # rule 408
         for h in tables["header"]:
             assert list(h) == HEADER_COLUMNS
-            assert h["SEX"] in VALID["SEX"] and h["ETHNIC"] in VALID["ETHNIC"]
+            # the DfE's codes of the year: 1 / 2 to 2023-24, M / F / U from 2024-25
+            assert h["SEX"] in ({"1", "2"} if year <= 2024 else {"M", "F", "U"}) and h["ETHNIC"] in VALID["ETHNIC"]
             parse_date(h["DOB"])
             assert h["UPN"] == "UN1" or (len(h["UPN"]) == 13 and h["UPN"][0].isalpha() and h["UPN"][1:].isdigit())
         children = [h["CHILD"] for h in tables["header"]]

@@ -124,7 +124,8 @@ def test_every_rule_flags_the_rows_the_dfe_validator_flags(both_sides, name):
     records = {p.name: file_records(p) for p in SETS[name][0].glob("*.csv")}
     problems = []
     for code in compared:
-        for side, extra in (("warehouse_only", ours[code] - theirs[code]), ("validator_only", theirs[code] - ours[code])):
+        differences = (("warehouse_only", ours[code] - theirs[code]), ("validator_only", theirs[code] - ours[code]))
+        for side, extra in differences:
             excuses = [e["explanation"] for e in entries if code in e["rule_codes"].split() and e["side"] == side]
             unexplained = sorted(f for f in extra if not any(
                 explained(x, f, records[f[1]], quarantined[f[1]]) for x in excuses))

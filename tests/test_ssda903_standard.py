@@ -76,6 +76,7 @@ def landed(tmp_path_factory):
         episode("B7", "MK40 1", "MK42 7"),               # 13 sectors only: their centroids
         episode("B8", "MK40 1AA", "MK42 7AB", place="K2", urn="SC999001"),  # 14 URN of a fostering agency: 219
         episode("NOHEADER", "MK40 1AA", "MK42 7AB"),     # 15 not in the header: INT03
+        episode("B9", "MK40 1AA", "MK42 7AB", place="K2", urn="SC000001"),  # 16 a home the register lacks: 1008
     ]
     write(folder / "episodes.csv", HEADER, rows)
     children = sorted({r[0] for r in rows} - {"NOHEADER"})
@@ -159,8 +160,9 @@ def test_urn_rule_218_applies_inside_england_only(landed):
 def test_urn_registered_as_another_provision_type_is_219(landed):
     con, *_ = landed
     assert "219" in failures(con, 14)
-    assert "219" not in failures(con, 2)  # its URN is not in the register: 1008, not 219
-    assert "1008" in failures(con, 2)
+    assert "1008" in failures(con, 16) and "219" not in failures(con, 16)  # not in the register: 1008, not 219
+    # an LA's own fostering service is not in the public register: its URN is not judged against it
+    assert not failures(con, 2) & {"219", "1008"}
 
 
 def test_child_missing_from_the_header_is_int03(landed):
@@ -174,7 +176,7 @@ def test_header_on_last_years_sex_codes_is_101_and_kept(landed):
     flagged = {r[0] for r in con.execute(
         "select source_row_number from audit.ssda903_rule_failures where rule_code = '101'").fetchall()}
     assert len(flagged) == 1
-    assert con.execute("select count(*) from raw.ssda903_header").fetchone()[0] == 13
+    assert con.execute("select count(*) from raw.ssda903_header").fetchone()[0] == 14
 
 
 def test_every_file_reconciles_and_nothing_valid_is_lost(landed):
@@ -182,7 +184,7 @@ def test_every_file_reconciles_and_nothing_valid_is_lost(landed):
     for outcome in outcomes:
         assert outcome.status in audit.GOOD_STATUSES
         assert outcome.rows_read == outcome.rows_loaded + outcome.rows_quarantined
-    assert con.execute("select count(*) from raw.ssda903_episodes").fetchone()[0] == 14
+    assert con.execute("select count(*) from raw.ssda903_episodes").fetchone()[0] == 15
 
 
 def test_error_report_exports_one_las_failures_as_csv(landed, tmp_path):

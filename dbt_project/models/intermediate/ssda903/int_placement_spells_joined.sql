@@ -287,7 +287,13 @@ final as (
         joined.*,
         coalesce(placing_lineage.current_la_gss_code, joined.la_gss_code) as placing_current_la_gss_code,
         placing_authorities.government_office_region_name as region_name,
-        setting_authorities.government_office_region_name as setting_region_name,
+        -- a placement in Wales, Scotland or Northern Ireland (its council's code from the postcode) is outside
+        coalesce(
+            setting_authorities.government_office_region_name,
+            case substring(joined.setting_la_gss_code, 1, 1)
+                when 'W' then 'Wales' when 'S' then 'Scotland' when 'N' then 'Northern Ireland'
+            end
+        ) as setting_region_name,
         case
             when joined.setting_la_gss_code is not null
                 then joined.setting_la_gss_code = coalesce(placing_lineage.current_la_gss_code, joined.la_gss_code)
@@ -297,6 +303,7 @@ final as (
                 then
                     setting_authorities.government_office_region_name
                     = placing_authorities.government_office_region_name
+            when substring(joined.setting_la_gss_code, 1, 1) in ('W', 'S', 'N') then false
         end as is_inside_region,
         joined.placement_type in ('own_residential', 'independent_residential', 'secure')
             as is_childrens_home_placement

@@ -16,7 +16,12 @@ renamed as (
         la_dfe_code,
         child_id,
         trim(sex) as sex_code,
-        case trim(sex) when '1' then 'male' when '2' then 'female' end as sex,
+        -- 1 / 2 to 2023-24, M / F / U (unknown) from 2024-25
+        case upper(trim(sex))
+            when '1' then 'male' when 'M' then 'male'
+            when '2' then 'female' when 'F' then 'female'
+            when 'U' then 'unknown'
+        end as sex,
         dob_month,
         upper(trim(ethnic)) as ethnicity,
         collection_year,
