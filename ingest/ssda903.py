@@ -442,12 +442,12 @@ def _judge_and_store(con, group: list[_Pending]) -> None:
     kind, ret, index = first.outcome.kind, first.ret, first.index
     year = ret.collection_year
     errors, warnings = rules_for(kind, year, len(first.header.cells), first.truncated)
-    rule_case = "case " + " ".join(f"when {sql} then {_text(code)}" for code, sql in errors) + " end"
-    warning_list = "nullif(concat_ws(',', " + ", ".join(
-        f"case when {sql} then {_text(code)} end" for code, sql in warnings) + "), '')" if warnings else "null"
-    # every rule the row breaks, for the error report (the first quarantining one decides the row's fate)
+    # Each rule is judged once per row: the list of those it breaks, in order; the first quarantining one decides
+    # the row's fate, the warnings go to warning_rules, all of them to the error report.
     failed_list = "list_filter([" + ", ".join(
         f"case when {sql} then {_text(code)} end" for code, sql in errors + warnings) + "], x -> x is not null)"
+    error_codes = "[" + ", ".join(_text(code) for code, _ in errors) + "]"
+    warning_codes = "[" + ", ".join(_text(code) for code, _ in warnings) + "]::varchar[]"
     child_hash = "substr(sha256(? || '|' || file_identity_gss || '|' || child), 1, 32)"
     spec = tables_spec().tables[kind]
     present = {*index, *spec["required"], *spec.get("optional", [])}
@@ -457,31 +457,34 @@ def _judge_and_store(con, group: list[_Pending]) -> None:
     con.execute(
         f"""
         create or replace temp table cells as
-        select landed.*, landed_facts.file_identity_gss, {_cell_sql(kind, index)}
-        from landed join landed_facts using (file_index)
+        select *, {dates} from (
+            select landed.*, landed_facts.file_identity_gss, {_cell_sql(kind, index)}
+            from landed join landed_facts using (file_index)
+        )
         """
     )
-    con.execute(f"create or replace temp table cells as select *, {dates} from cells")
-    located = ""
+    located, joined = "", ""
     if kind == "episodes":
         # Full postcodes meet the ONS directory here, in this transaction's temp tables only; what is stored is the
         # district, the placement's LA and the distance.
         postcodes.locate(con, "cells", ["file_index", "src_record"], {"home_post": "home", "pl_post": "pl"}, "located")
         located = (f", located.* exclude (file_index, src_record), "
                    f"{postcodes.distance_miles_sql('located.home', 'located.pl')} as pl_distance")
-        con.execute(
-            f"create or replace temp table cells as select cells.*{located} "
-            "from cells join located using (file_index, src_record)"
-        )
+        joined = "join located using (file_index, src_record)"
     con.execute(
         f"""
         create or replace temp table judged as
-        with ruled as (
-            select *, {rule_case} as first_rule, {warning_list} as warning_rules, {failed_list} as failed_rules,
-                   case when child is not null then {child_hash} end as child_id
-            from cells
+        with with_places as (select cells.*{located} from cells {joined}),
+        ruled as (
+            select *, {failed_list} as failed_rules, case when child is not null then {child_hash} end as child_id
+            from with_places
         )
-        select * exclude ({raw_cells}, file_identity_gss, first_rule), first_rule as rule from ruled
+        select * exclude ({raw_cells}, file_identity_gss, failed_rules),
+               failed_rules,
+               list_filter(failed_rules, x -> list_contains({error_codes}, x))[1] as rule,
+               nullif(array_to_string(list_filter(failed_rules, x -> list_contains({warning_codes}, x)), ','), '')
+                   as warning_rules
+        from ruled
         """,
         [child_id_key()],
     )
