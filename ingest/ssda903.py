@@ -779,6 +779,14 @@ def _return_views(con: duckdb.DuckDBPyConnection) -> bool:
     return has_register and con.execute("select count(*) from register").fetchone()[0] > 0
 
 
+class ReturnRulesFailed(RuntimeError):
+    """Some return rules could not be judged (their SQL failed); the others were recorded."""
+
+    def __init__(self, recorded: int, broken: list[str]):
+        super().__init__(f"{len(broken)} return rule(s) could not be judged: " + "; ".join(broken))
+        self.recorded, self.broken = recorded, broken
+
+
 def judge_returns(con: duckdb.DuckDBPyConnection, load_id: str) -> int:
     """Run every return rule over every stored return, replacing the return rules' earlier failures. The rules
     against the Ofsted register run only once a register has been built and loaded. Returns the failures found."""
@@ -794,14 +802,16 @@ def judge_returns(con: duckdb.DuckDBPyConnection, load_id: str) -> int:
         for rule in (r for r in rules_of_year(year) if r.scope == "return"):
             if "register" not in rule.condition or with_register:
                 judged.setdefault((rule.code, rule.table, rule.condition, rule.fields, rule.message), []).append(year)
-    con.execute("begin transaction")
-    try:
-        con.execute("delete from audit.ssda903_rule_failures where scope = 'return'")
-        for (code, table_name, condition, fields, message), rule_years in judged.items():
-            table = {"Episodes": "episodes", "Header": "header", "UASC": "uasc"}.get(table_name, "other")
+    # Each rule into a temp table first: a rule that fails on some return's data is reported and skipped, and the
+    # others still replace the report in one transaction.
+    con.execute("create or replace temp table return_failures as select * from audit.ssda903_rule_failures limit 0")
+    broken = []
+    for (code, table_name, condition, fields, message), rule_years in judged.items():
+        table = {"Episodes": "episodes", "Header": "header", "UASC": "uasc"}.get(table_name, "other")
+        try:
             con.execute(
                 f"""
-                insert into audit.ssda903_rule_failures
+                insert into return_failures
                 select ?, rows.la_gss_code, rows.collection_year, ?, rows.source_file, rows.file_sha256,
                        rows.source_row_number, rows.child_id, ?, 'warn', 'return', ?, ?
                 from {table} as rows
@@ -811,11 +821,19 @@ def judge_returns(con: duckdb.DuckDBPyConnection, load_id: str) -> int:
                 """,
                 [load_id, table_name, code, fields, message, rule_years],
             )
-        failures = con.execute("select count(*) from audit.ssda903_rule_failures where scope = 'return'").fetchone()[0]
+        except duckdb.Error as error:
+            broken.append(f"{code}: {type(error).__name__}: {error}")
+    con.execute("begin transaction")
+    try:
+        con.execute("delete from audit.ssda903_rule_failures where scope = 'return'")
+        con.execute("insert into audit.ssda903_rule_failures select * from return_failures")
+        failures = con.execute("select count(*) from return_failures").fetchone()[0]
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
+    if broken:
+        raise ReturnRulesFailed(failures, broken)
     return failures
 
 

@@ -3,6 +3,7 @@ files (with its ground truth), and a warehouse built from that inbox by the real
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -46,14 +47,41 @@ def run_build(inbox: Path, db: Path, extra_env: dict | None = None) -> Build:
     return Build(db, completed.returncode, completed.stdout + completed.stderr)
 
 
+def _manifest_is_stale(manifest: Path) -> bool:
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    project = REPO / "dbt_project"
+    return any(path.stat().st_mtime > built for folder in ("models", "macros", "seeds", "tests")
+               for path in (project / folder).rglob("*") if path.is_file()) or \
+        (project / "dbt_project.yml").stat().st_mtime > built
+
+
 @pytest.fixture(scope="session")
 def dbt_manifest() -> Path:
-    """Dagster loads the dbt manifest with the definitions: parse the project once per session."""
-    subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet", "--profiles-dir", "."],
-        cwd=REPO / "dbt_project", check=True, env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-    )
-    return REPO / "dbt_project" / "target" / "manifest.json"
+    """Dagster loads the dbt manifest with the definitions: parse the project when it changed since the last parse
+    (`make test` parses first), once, under a lock: pytest workers run builds that read it meanwhile."""
+    manifest = REPO / "dbt_project" / "target" / "manifest.json"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with open(manifest.parent / ".parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _manifest_is_stale(manifest):
+            subprocess.run(
+                [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet", "--profiles-dir", "."],
+                cwd=REPO / "dbt_project", check=True, env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+            )
+    return manifest
+
+
+# Tests run on two pytest-xdist workers (--dist loadgroup): the tests reading one expensive build share a worker,
+# so that each build is made once; the other tests of a module share one, for its module-scoped fixtures.
+GROUPS = {"demo_build": "demo-build", "region_builds": "region-builds"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        group = next((g for fixture, g in GROUPS.items() if fixture in item.fixturenames), item.path.stem)
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @dataclass
