@@ -144,10 +144,11 @@ def test_an_inbox_of_one_ledger_publishes_and_a_broken_model_publishes_nothing(t
 # --- The demo region with one LA's flawed return (the LIIA 2025 samples: 18 children in two open episodes) ---
 
 def _region_inbox(base: Path, demo_region, essex_2025: Path | None) -> Path:
-    """The demo inbox (hard links, nothing copied), with Essex's 2025 return replaced or taken out. Its ledgers are
-    left out: spend marts do not read SSDA903 returns, and loading them twice more would add minutes to CI."""
+    """The demo inbox (hard links, nothing copied), with Essex's 2025 return replaced or taken out. Its ledgers and
+    placement-cost extracts are left out: those marts do not read SSDA903 returns, and loading them twice more would
+    add minutes to CI."""
     inbox = base / "inbox"
-    for folder in ("ssda903", "ofsted", "placement_costs"):
+    for folder in ("ssda903", "ofsted"):
         shutil.copytree(demo_region.inbox / folder, inbox / folder, copy_function=_link)
     folder = inbox / "ssda903" / "Essex" / "2025"
     shutil.rmtree(folder)
