@@ -1,13 +1,16 @@
 """Spend over £500 (`inbox/spend/<LA>/*.csv`) -> raw.spend_lines, one row per published ledger line.
 
 Councils publish the Transparency Code fields under their own names and shapes. Columns are recognised by the
-synonyms in spend_columns.yml (analysts extend it without code), never by file name or position; the header
-row is found below any title lines. Python only looks at each file's first records (header, encoding, period
-from the name) and its tail (cut off?); DuckDB does the row work. Files of one shape (same columns, same header
-line) are landed together by ONE read_csv([...files...], filename = true) call and judged by one SQL statement,
-so the fixed SQL cost is paid per batch, not per file; each file still gets its own load_log row and reconciles
-(rows_read = rows_loaded + rows_quarantined). A batch is one transaction; if it fails, its files are retried
-one by one so that one bad file never takes others with it.
+synonyms in spend_columns.yml (analysts extend it without code), never by file name or position, and the
+payment date, amount and supplier by their content as well (spend_layout.py); every classification column a
+council publishes (ProClass, Thomson, SeRCOP / BVACOP, merchant category) lands joined in `classification`. The
+header row is found below any title lines, by its names or, failing that, by the dates, money and names under it.
+Python only looks at each file's first records (header, encoding, period from the name) and its tail (cut off?);
+DuckDB does the row work. Files of one shape (same columns, same header line) are landed together by ONE
+read_csv([...files...], filename = true) call and judged by one SQL statement, so the fixed SQL cost is paid per
+batch, not per file; each file still gets its own load_log row and reconciles (rows_read = rows_loaded +
+rows_quarantined). A batch is one transaction; if it fails, its files are retried one by one so that one bad
+file never takes others with it.
 
 Rules (audit.quarantine.rule): BLANK_ROW, EXTRA_FIELDS, MISSING_FIELDS, UNPARSABLE_ROW, TRUNCATED_ROW,
 AMOUNT_MISSING, AMOUNT_NOT_NUMBER, DATE_MISSING, DATE_INVALID. Warning kept on the row (warning_rules):
@@ -33,6 +36,7 @@ import yaml
 
 from ingest import audit
 from ingest.csv_files import (
+    MAX_PREAMBLE_RECORDS,
     OVERFLOW_COLUMNS,
     HeaderMatch,
     as_utf8,
@@ -47,7 +51,15 @@ from ingest.csv_files import (
 )
 from ingest.errors import IngestError
 from ingest.local_authorities import LocalAuthority, resolve_la
-from ingest.spend_layout import ROLES, Layout, decide, layout_key, measure_many
+from ingest.spend_layout import (
+    HEADER_SCAN_RECORDS,
+    ROLES,
+    Layout,
+    decide,
+    header_by_content,
+    layout_key,
+    measure_many,
+)
 from ingest.spend_sql import install_macros
 
 SOURCE = "spend"
@@ -59,7 +71,7 @@ MEMORY_LIMIT = "2GB"
 FLAGGED_ROWS_LISTED = 10
 
 FIELDS = ("body", "date", "transaction_id", "amount", "supplier_name", "supplier_id", "company_number",
-          "charity_number", "service_area", "expense_type", "expense_code", "description")
+          "charity_number", "service_area", "expense_type", "expense_code", "description", "classification")
 
 RAW_DDL = """
 create schema if not exists raw;
@@ -77,6 +89,7 @@ create table if not exists raw.spend_lines (
     expense_type varchar,
     expense_code varchar,
     description varchar,
+    classification varchar,
     date_text varchar,
     amount_text varchar,
     period_start date not null,
@@ -89,6 +102,10 @@ create table if not exists raw.spend_lines (
     load_id varchar not null
 );
 """
+
+# raw.spend_lines' columns in the order the landing insert gives them (named, so that a table made before a column
+# was added, which has it last, takes the same insert).
+RAW_COLUMNS = tuple(re.findall(r"^    (\w+) \w+", RAW_DDL, flags=re.MULTILINE))
 
 QUARANTINE_MESSAGES = {
     "BLANK_ROW": "every field is empty",
@@ -110,6 +127,7 @@ class ColumnSpec:
     combine: frozenset[str]
     required: tuple[str, ...]
     header_min_fields: int
+    name_contains: dict[str, list[str]] = field(default_factory=dict)  # field -> words a header may hold
 
     def field_of(self, normalised: str) -> str | None:
         for name, names in self.synonyms.items():
@@ -126,7 +144,9 @@ def column_spec() -> ColumnSpec:
     if unknown:
         raise ValueError(f"spend_columns.yml: unknown field(s) {sorted(unknown)}; fields are {FIELDS}")
     combine = frozenset(name for name, spec in config["fields"].items() if spec.get("combine"))
-    return ColumnSpec(synonyms, combine, tuple(config["required"]), int(config["header_min_fields"]))
+    contains = {name: [normalise_header(s) for s in spec["name_contains"]]
+                for name, spec in config["fields"].items() if spec.get("name_contains")}
+    return ColumnSpec(synonyms, combine, tuple(config["required"]), int(config["header_min_fields"]), contains)
 
 
 def _looks_like_header(normalised_cells: list[str]) -> bool:
@@ -154,6 +174,16 @@ def map_columns(cells: list[str], chosen: dict[str, int] | None = None
         chosen = tuple(i for p in positions for i in p[:1]) if name in spec.combine else (positions[0][0],)
         mapping[name] = chosen
         used.update(chosen)
+    # Words a field's header may hold ("pro class" in "ProClass Level 2 Description"): only columns no field
+    # has taken by an exact name, after that field's listed synonyms, in the header's order.
+    for name, words in spec.name_contains.items():
+        if name in mapping and name not in spec.combine:
+            continue
+        pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b")
+        extra = tuple(i for i, cell in enumerate(normalised) if i not in used and cell and pattern.search(cell))
+        if extra:
+            mapping[name] = mapping.get(name, ()) + (extra if name in spec.combine else extra[:1])
+            used.update(mapping[name])
     unused = [cell for i, cell in enumerate(cells) if i not in used and normalised[i]]
     return mapping, unused
 
@@ -252,6 +282,8 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     audit.ensure_audit_schema(con)
     con.execute(CHOICES_DDL)
     con.execute(RAW_DDL)
+    # A warehouse made before a column was added gets it (at the end: inserts name their columns).
+    con.execute("alter table raw.spend_lines add column if not exists classification varchar")
 
 
 def la_of(path: Path, inbox_folder: Path) -> LocalAuthority:
@@ -287,6 +319,7 @@ class Inspected:
     records: list[list[str]]
     header: HeaderMatch
     period: Period | None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def la_codes(self) -> set[str]:
@@ -297,8 +330,13 @@ class Inspected:
         return layout_key(self.la_codes, self.header)
 
 
-def inspect(path: Path, inbox_folder: Path, outcome: audit.FileLoad, workdir: Path) -> Inspected:
-    """The first half of prepare: raises IngestError for a file refused before its columns are looked at."""
+def inspect(path: Path, inbox_folder: Path, outcome: audit.FileLoad, workdir: Path,
+            con: duckdb.DuckDBPyConnection | None = None) -> Inspected:
+    """The first half of prepare: raises IngestError for a file refused before its columns are looked at.
+
+    The header is the first record of the first lines with enough names spend_columns.yml knows; failing that
+    (and given a connection with the spend macros), the record under which the next few dozen records hold a
+    column of dates, one of money and one of names (spend_layout.header_by_content)."""
     if path.suffix.lower() not in (".csv", ".txt"):
         raise IngestError(path, "UNKNOWN_KIND", f"not a .csv file ({path.suffix or 'no extension'}): export it as CSV")
     la = la_of(path, inbox_folder)
@@ -306,22 +344,30 @@ def inspect(path: Path, inbox_folder: Path, outcome: audit.FileLoad, workdir: Pa
     outcome.encoding = detect_encoding(path)
     readable = as_utf8(path, outcome.encoding, workdir)
     records = head_records(readable)
+    notes = []
     try:
         header = find_header(path, records, _looks_like_header)
     except IngestError as error:
         if error.rule != "HEADER_NOT_FOUND":
             raise
-        raise IngestError(path, "HEADER_NOT_FOUND",
-                          "no row of spend column names (date, amount, supplier, ... as listed in "
-                          f"ingest/spend_columns.yml) in its first records ({error.message.split('(', 1)[-1]}"
-                          ) from error
-    return Inspected(path, outcome, la, readable, records, header, period_from_name(path.name))
+        found = None
+        if con is not None:
+            records = head_records(readable, MAX_PREAMBLE_RECORDS + 1 + HEADER_SCAN_RECORDS)
+            found = header_by_content(con, records)
+        if found is None:
+            raise IngestError(path, "HEADER_NOT_FOUND",
+                              "no row of spend column names (date, amount, supplier, ... as listed in "
+                              "ingest/spend_columns.yml) in its first records, nor one over columns of dates, money "
+                              f"and names ({error.message.split('(', 1)[-1]}") from error
+        header, seen = found
+        notes.append(seen)
+    return Inspected(path, outcome, la, readable, records, header, period_from_name(path.name), notes)
 
 
 def prepare(con: duckdb.DuckDBPyConnection, path: Path, inbox_folder: Path, outcome: audit.FileLoad,
             workdir: Path, known_layouts: dict | None = None) -> Prepared:
     """Everything Python decides about a file before DuckDB reads it. Raises IngestError for a refused file."""
-    return finish(con, inspect(path, inbox_folder, outcome, workdir), known_layouts)
+    return finish(con, inspect(path, inbox_folder, outcome, workdir, con), known_layouts)
 
 
 def finish(con: duckdb.DuckDBPyConnection, seen: Inspected, known_layouts: dict | None = None,
@@ -340,6 +386,7 @@ def finish(con: duckdb.DuckDBPyConnection, seen: Inspected, known_layouts: dict 
     outcome.reference_date = period.end if period else None
     prepared = Prepared(path, outcome, readable, header, n_columns, mapping, la, period,
                         ends_mid_record(readable, n_columns), readable.stat().st_size, layout=layout)
+    prepared.notes.extend(seen.notes)
     prepared.notes.extend(layout.notes)
     for role, choice in layout.choices.items():
         if choice.how != "name and content" or choice.runner_up is not None:
@@ -502,11 +549,12 @@ def _land_batch(con: duckdb.DuckDBPyConnection, batch: list[Prepared], parallel:
                     "period_from = 'none' where period_start is null")
         outcome = first.outcome
         con.execute(
-            """
-            insert into raw.spend_lines
+            f"""
+            insert into raw.spend_lines ({", ".join(RAW_COLUMNS)})
             select b.la_gss_code, j.body_text, j.payment_date, j.transaction_id_text, j.amount, j.supplier_name_text,
                    j.supplier_id_text, j.company_number_text, j.charity_number_text, j.service_area_text,
-                   j.expense_type_text, j.expense_code_text, j.description_text, j.date_text, j.amount_text,
+                   j.expense_type_text, j.expense_code_text, j.description_text, j.classification_text, j.date_text,
+                   j.amount_text,
                    b.period_start, b.period_end, b.period_from,
                    case when j.payment_date not between b.period_start and b.period_end
                         then 'DATE_OUTSIDE_PERIOD' end,
@@ -703,7 +751,7 @@ def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> l
                     outcome.write(con)
                     outcomes.append(outcome)
                     continue
-                inspected.append(inspect(outcome.path, folder, outcome, Path(workdir)))
+                inspected.append(inspect(outcome.path, folder, outcome, Path(workdir), con))
                 first_path[outcome.sha256] = outcome.path
             except IngestError as error:
                 outcome.fail(con, error.rule, error.message)

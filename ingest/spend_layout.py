@@ -1,13 +1,17 @@
 """Which column of a ledger is the payment date, the amount and the supplier: decided from the file's first
-records (their content) together with the header names, unless an analyst's override says otherwise.
+records (their content) together with the header names, unless an analyst's override says otherwise. Also where
+the header is when too few of its names are known (header_by_content).
 
 Evidence per column, measured by DuckDB on the first SAMPLE_RECORDS records with the same macros that parse the
 whole file (spend_macros.sql): the share of values that parse as a date and as money, the share of digits only,
-of values with pennies, of values with letters, the share of distinct values, and DuckDB's own sniffed type
-(sniff_csv). A name raises a column's rank; content that rules a column out always wins over its name. Where two
-candidates remain, the written rules below decide (payment date over a GL, period or effective date; net over
-gross; a supplier's name over its id or code). The choice, the runner-up and the evidence are kept per file in
-audit.spend_column_choices.
+of values with pennies, of values with letters, of values of two or more words, the share of distinct values, and
+DuckDB's own sniffed type (sniff_csv). A name raises a column's rank; content that rules a column out always wins
+over its name, and a name that says a column is not a payment's (a start date, a contract value, the VAT itself)
+rules it out. Where two candidates remain, the written rules below decide (payment date over a GL, period or
+posting date, over the date a record was made or changed; net or without VAT over gross or with VAT; a
+supplier's name over its id or code). A column another field has taken by name is no candidate, except a
+supplier id column whose values are names. The choice, the runner-up and the evidence are kept per file in
+audit.spend_column_choices, with the rule that decided (why).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from ingest.csv_files import HeaderMatch, header_key
+from ingest.csv_files import MAX_PREAMBLE_RECORDS, HeaderMatch, header_key
 from ingest.errors import IngestError
 
 SAMPLE_RECORDS = 200
@@ -33,16 +37,31 @@ RECHECK_RECORDS = 50  # a later file of a layout already measured in this load: 
 LAYOUTS_FILE = Path(__file__).with_name("spend_layouts.yml")
 ROLES = ("date", "amount", "supplier_name")
 
-# Written rules for two candidates of one role: a lower tier wins. Names are header_key words.
-_DATE_TIERS = [(0, r"\b(payment|paid|clearing|transaction|pay)\b"), (2, r"\b(gl|period|effective|posting|created|"
-               r"entered|due|invoice date|document date|input)\b")]
-_AMOUNT_TIERS = [(0, r"\bnet\b"), (2, r"\b(gross|total inc|including vat|incl vat|inc vat)\b")]
-_SUPPLIER_TIERS = [(0, r"\bname\b"), (2, r"\b(id|number|no|code|ref|reference|site|account)\b")]
-# Names that say a column is not a payment's date or a payment's amount, whatever its content.
+# An amount said to be without VAT ("net of VAT", "excludes VAT", "ex VAT", "VAT exclusive"), or with it.
+_NET_OF_VAT = (r"\b(net of|ex|exc|excl|excluding|excludes|exclusive of|before|less|without|pre|minus)\s+vat\b"
+               r"|\bvat\s+(exclusive|excluded|excl)\b")
+_GROSS_OF_VAT = (r"\b(inc|incl|including|includes|inclusive of|inclusive|with|plus|gross of)\s+vat\b"
+                 r"|\bvat\s+(inclusive|included|incl)\b")
+# Written rules for two candidates of one role: a lower tier wins (tier 1: a name neither rule speaks of). Names
+# are header_key words.
+_DATE_TIERS = [(0, r"\b(payment|paid|clearing|transaction|pay)\b", "a payment date"),
+               (2, r"\b(gl|period|effective|posting|posted|due|invoice date|document date|input)\b",
+                "a GL, period, posting or invoice date"),
+               (3, r"\b(created|creation|entered|entry|raised)\b", "the date a record was made"),
+               (4, r"\b(updated|modified|amended|changed)\b", "the date a record was last changed")]
+_AMOUNT_TIERS = [(0, r"\bnett?\b|" + _NET_OF_VAT, "net, or without VAT"),
+                 (2, r"\b(gross|total inc)\b|" + _GROSS_OF_VAT, "gross, or with VAT")]
+_SUPPLIER_TIERS = [(0, r"\bname\b", "a supplier's name"),
+                   (2, r"\b(id|number|no|code|ref|reference|site|account)\b", "a supplier's id, number or code")]
+_TIER_1 = {"date": "a date of no stated kind", "amount": "an amount neither net nor gross",
+           "supplier_name": "a supplier neither by name nor by id"}
+# Names that say a column is not a payment's date or a payment's amount, whatever its content. A VAT column itself
+# ("VAT", "VAT Amount", "Irrecoverable VAT") is not the amount; an amount without VAT or with it may be.
 _NOT_PAYMENT_DATE = r"\b(start|end|expiry|expires|award|awarded|review|renewal|birth|contract|extension|notice)\b"
-_NOT_PAYMENT_AMOUNT = (r"\b(vat|annual value|contract value|total contract|budget|estimate|estimated|forecast|"
+_NOT_PAYMENT_AMOUNT = (r"\b(annual value|contract value|total contract|budget|estimate|estimated|forecast|"
                        r"cumulative|quantity|qty|number|no|id|code|year|percentage|rate)\b")
-_WEAK_NAMES = {"date": r"\bdate\b", "amount": r"\b(amount|value|spend|net|total|cost|paid|sum|sterling|gbp)\b",
+_WEAK_NAMES = {"date": r"\b(date|created|creation|updated|posted|posting|entered|modified)\b",
+               "amount": r"\b(amount|value|spend|net|nett|total|cost|paid|sum|sterling|gbp)\b",
                "supplier_name": r"\b(supplier|vendor|payee|creditor|beneficiary|merchant|recipient|company)\b"}
 
 
@@ -57,6 +76,7 @@ class Evidence:
     pennies_share: float = 0.0
     letters_share: float = 0.0
     distinct_share: float = 0.0
+    words_share: float = 0.0  # two or more words of letters ('Acme Care Ltd'), as names are and codes are not
     sniffed_type: str | None = None
     first_over_12: bool = False
     second_over_12: bool = False
@@ -198,25 +218,97 @@ def measure_many(con: duckdb.DuckDBPyConnection, files: list[tuple[Path, HeaderM
                 avg(case when regexp_matches(v, '[.][0-9]{2}\\)?\\s*(CR|DR|-)?$') then 1 else 0 end),
                 avg(case when regexp_matches(v, '[A-Za-z]{2}') then 1 else 0 end),
                 count(distinct v) / count(*),
+                avg(case when regexp_matches(v, '[A-Za-z]{2,}\\s+[^0-9]*[A-Za-z]') then 1 else 0 end),
                 coalesce(max(try_cast(nullif(parts.d1, '') as integer)) > 12, false),
                 coalesce(max(try_cast(nullif(parts.d2, '') as integer)) > 12, false)
             from split group by file_no, col
             """,
             [file_nos, columns, values],
         ).fetchall()
-        for file_no, col, n, dates, money, digits, pennies, letters, distinct, first12, second12 in rows:
+        for file_no, col, n, dates, money, digits, pennies, letters, distinct, words, first12, second12 in rows:
             evidence = out[file_no]
             evidence[col] = Evidence(col, evidence[col].header, n, dates, money, digits, pennies, letters, distinct,
-                                     None, first12, second12)
+                                     words, None, first12, second12)
     for (readable, header), evidence in zip(files, out):
         for i, kind in enumerate(_sniffed_types(con, readable, header)[:len(evidence)]):
             evidence[i].sniffed_type = kind
     return out
 
 
+# ------------------------------------------------------------------------------------------------ header
+HEADER_SCAN_RECORDS = 40  # records measured under each candidate header when no header has enough known names
+_MOST = 0.5
+
+
+def header_by_content(con: duckdb.DuckDBPyConnection, records: list[list[str]], max_index: int = MAX_PREAMBLE_RECORDS
+                      ) -> tuple[HeaderMatch, str] | None:
+    """The header of a ledger whose column names are not known well enough to find it by name: the first record
+    (of the first max_index + 1) under which most of the next records have a column of dates, another of money
+    and another of names (letters), that has a word (not a date, not money) over each of those three columns, and
+    right under which comes a record with a date and money in them (so a title line or a band of section labels
+    above the header is passed over, and a file with no header at all gets none). The values are judged by the
+    macros that parse the whole file, in one DuckDB query over the first records. Returns the header and what
+    was seen, or None."""
+    cells = [(r, c, v.strip()) for r, record in enumerate(records[:max_index + 1 + HEADER_SCAN_RECORDS])
+             for c, v in enumerate(record) if v.strip()]
+    if not cells:
+        return None
+    kinds = {}
+    for r, c, is_date, is_money, has_letters in con.execute(
+        """
+        select r, c, d, not d and parse_money(v) is not null, not d and regexp_matches(v, '[A-Za-z]{2}')
+        from (select r, c, v, parse_spend_date(v) is not null or parse_spend_date_month_first(v) is not null as d
+              from (select unnest(?::integer[]) as r, unnest(?::integer[]) as c, unnest(?::varchar[]) as v))
+        """,
+        [[r for r, _, _ in cells], [c for _, c, _ in cells], [v for _, _, v in cells]],
+    ).fetchall():
+        kinds[(r, c)] = (is_date, is_money, has_letters)
+
+    def kind(r: int, c: int, which: int) -> bool:
+        return bool(kinds.get((r, c), (False, False, False))[which])
+
+    for h in range(min(max_index + 1, len(records) - 1)):
+        below = [r for r in range(h + 1, min(len(records), h + 1 + HEADER_SCAN_RECORDS))
+                 if any(cell.strip() for cell in records[r])]
+        width = len(records[h])
+        if not below or sum(1 for cell in records[h] if cell.strip()) < 3:
+            continue
+        shares = [[sum(kind(r, c, which) for r in below) / len(below) for c in range(width)] for which in range(3)]
+        picked: list[int] = []
+        for which in range(3):  # dates, money, names: the column where most records hold it, one column each
+            best = max((c for c in range(width) if c not in picked), key=lambda c: shares[which][c], default=None)
+            if best is None or shares[which][best] <= _MOST:
+                break
+            picked.append(best)
+        if len(picked) < 3:
+            continue
+        date_col, money_col, name_col = picked
+        words = all(records[h][c].strip() and not kind(h, c, 0) and not kind(h, c, 1) for c in picked)
+        first_is_data = kind(below[0], date_col, 0) and kind(below[0], money_col, 1)
+        if words and first_is_data:
+            seen = (f"header found by content at record {h + 1}: under it, dates in '{records[h][date_col].strip()}' "
+                    f"({shares[0][date_col]:.0%}), money in '{records[h][money_col].strip()}' "
+                    f"({shares[1][money_col]:.0%}), names in '{records[h][name_col].strip()}' "
+                    f"({shares[2][name_col]:.0%}) of the {len(below)} records measured")
+            return HeaderMatch(index=h, cells=records[h], preamble=records[:h]), seen
+    return None
+
+
 # ------------------------------------------------------------------------------------------------ choosing
-def _tier(name: str, tiers: list[tuple[int, str]]) -> int:
-    return next((tier for tier, pattern in tiers if re.search(pattern, name)), 1)
+def _tier(name: str, tiers: list[tuple[int, str, str]], role: str) -> tuple[int, str]:
+    return next(((tier, label) for tier, pattern, label in tiers if re.search(pattern, name)), (1, _TIER_1[role]))
+
+
+def _is_vat_itself(name: str) -> bool:
+    """'VAT', 'VAT Amount', 'Irrecoverable VAT': the tax, not the payment (an amount net or gross of VAT is not)."""
+    return bool(re.search(r"\bvat\b", name)) and not re.search(_NET_OF_VAT + "|" + _GROSS_OF_VAT, name)
+
+
+def _holds_names(e: Evidence) -> bool:
+    """Values that are names of many suppliers: letters in nearly all, two or more words in most, and many
+    distinct values (an id or code column has digits or one word; a flag or a payment method few values)."""
+    return (e.letters_share >= 0.9 and e.words_share >= 0.5 and e.date_share < 0.5
+            and e.distinct_share * e.values >= min(10, e.values / 2))
 
 
 def _content_allows(role: str, e: Evidence, name: str, strongly_named: bool) -> str | None:
@@ -231,7 +323,7 @@ def _content_allows(role: str, e: Evidence, name: str, strongly_named: bool) -> 
             return "its name says it is not a payment's date"
         return None if e.date_share >= needed else f"only {e.date_share:.0%} of its values are dates"
     if role == "amount":
-        if re.search(_NOT_PAYMENT_AMOUNT, name) and not strongly_named:
+        if (re.search(_NOT_PAYMENT_AMOUNT, name) or _is_vat_itself(name)) and not strongly_named:
             return "its name says it is not a payment's amount"
         if e.date_share >= 0.5:
             return "its values are dates"
@@ -269,9 +361,15 @@ def choose(evidence: list[Evidence], synonyms: dict[str, list[str]], override: d
                 continue
             name_rank = names.index(key) if key in names else None
             weak = bool(re.search(_WEAK_NAMES[role], key))
+            tier, label = _tier(key, tiers, role)
             if name_rank is None and not weak and role == "supplier_name":
                 continue  # a supplier is known by its name: content alone cannot tell it from a description
-            if name_rank is None and e.index in taken_by_other_fields:
+            # A column another field's synonym took is not the role's, except a supplier's "id" or "code" column
+            # whose values are names ('Supplier ID(T)' of a finance system that keeps the id elsewhere): it ranks
+            # with ids (tier 2), under any column named for the supplier's name.
+            id_named_names = (role == "supplier_name" and name_rank is None and tier == 2
+                              and e.index in taken_by_other_fields and _holds_names(e))
+            if name_rank is None and e.index in taken_by_other_fields and not id_named_names:
                 continue
             refusal = _content_allows(role, e, key, name_rank is not None)
             if refusal:
@@ -280,17 +378,20 @@ def choose(evidence: list[Evidence], synonyms: dict[str, list[str]], override: d
             if role == "amount" and strength == 2 and e.pennies_share < 0.5:
                 continue  # an unnamed amount must look like money: pennies on most values
             fit = {"date": e.date_share, "amount": e.pennies_share, "supplier_name": e.letters_share}[role]
-            ranked.append(((_tier(key, tiers), strength, name_rank if name_rank is not None else 999, -fit, e.index),
-                           e))
+            note = (f"; named like an id, but its values are names ({e.letters_share:.0%} with letters, "
+                    f"{e.words_share:.0%} of two or more words, {round(e.distinct_share * e.values)} distinct of "
+                    f"{e.values})" if id_named_names else "")
+            ranked.append(((tier, strength, name_rank if name_rank is not None else 999, -fit, e.index),
+                           e, label, note))
         ranked.sort(key=lambda item: item[0])
         if not ranked:
             choices[role] = Choice(role, None, "none")
             continue
-        best = ranked[0][1]
+        (tier, strength, *_), best, label, note = ranked[0]
         runner = ranked[1][1].index if len(ranked) > 1 else None
-        how = "name and content" if ranked[0][0][1] < 2 else "content"
-        why = (f"tier {ranked[0][0][0]} by the written rules, "
-               f"{'a synonym' if ranked[0][0][1] == 0 else 'a name hint' if ranked[0][0][1] == 1 else 'no name'}")
+        how = "name and content" if strength < 2 else "content"
+        why = (f"tier {tier} by the written rules ({label}), "
+               f"{'a synonym' if strength == 0 else 'a name hint' if strength == 1 else 'no name'}{note}")
         choices[role] = Choice(role, best.index, how, runner, why)
         used.add(best.index)
     return choices

@@ -238,16 +238,16 @@ def bad_input_build(tmp_path_factory, warehouse_db):
         keys_company = keys_company[0] if keys_company else "01234567"
         for row, (name, company, _) in enumerate(BAD_SUPPLIERS, start=1):
             write.execute(f"""
-                insert into intermediate.int_spend__lines_classified by name
+                insert into staging.stg_spend__lines by name
                 select 'E10000029' as la_gss_code, '2024-25' as financial_year, date '2024-10-01' as payment_date,
                        'BAD{row}' as transaction_id, 60000.00 as amount,
                        case when ? in ('', 'REDACTED') then null else ? end as supplier_name,
                        case when ? in ('', 'REDACTED') then null else (select {key_sql} from (select ? as x)) end
                            as supplier_key,
                        ? in ('', 'REDACTED') as is_supplier_withheld, null as supplier_id,
-                       ? as company_number, 'children''s residential' as spend_category, 'TEST' as rule_id,
-                       true as is_childrens_services, false as needs_review, false as is_outside_period,
-                       1 as copies, 'bad_suppliers.csv' as source_file, 'bad' as file_sha256,
+                       ? as company_number, 'Children''s Social Care' as service_area,
+                       'Independent Residential Placements' as expense_type, false as is_outside_period,
+                       false as is_repeat, 1 as copies, 'bad_suppliers.csv' as source_file, 'bad' as file_sha256,
                        ? as source_row_number, 'test' as load_id
             """, [name, name, name, name, name, keys_company if company == "KEYS" else company, row])
     completed = subprocess.run(

@@ -302,3 +302,127 @@ def test_a_header_cell_with_a_line_break_still_loads_every_line(tmp_path, line_e
     assert (outcome.status, outcome.rows_read, outcome.rows_loaded) == ("loaded", len(records) - 1, len(records) - 1)
     expected = sum(Decimal(r[records[0].index("Net\nAmount")]) for r in records[1:])
     assert con.execute("select sum(amount) from raw.spend_lines").fetchone()[0] == expected
+
+
+# ------------------------------------------------------------------------------------------------ classification
+LAYOUTS = REAL / "layouts"
+# file -> its classification columns in the order spend_columns.yml lists their names (ProClass, Thomson, SeRCOP /
+# BVACOP, merchant category), as read off each file's header by hand
+CLASSIFIED = {
+    REAL / "calderdale_clean_2022-06.csv": ["Proclass", "BVACOP"],  # published, empty on every line
+    LAYOUTS / "sheffield_2011-01.csv": ["Proclass Details Level 1", "Thomson Classification Description"],
+    LAYOUTS / "calderdale_card_2014-10.csv": ["Merchant Category", "Merchant Category Group"],
+    LAYOUTS / "gla_2015-P05.csv": ["Service Expenditure Analysis"],
+}
+
+
+@pytest.fixture(scope="module")
+def classified(tmp_path_factory):
+    base = tmp_path_factory.mktemp("spend-classified")
+    (base / "inbox" / "spend" / "Calderdale").mkdir(parents=True)
+    for path in CLASSIFIED:
+        shutil.copy(path, base / "inbox" / "spend" / "Calderdale" / path.name)
+    con, outcomes = load(base / "inbox", base / "w.duckdb")
+    yield con, outcomes
+    con.close()
+
+
+@pytest.mark.parametrize("path", sorted(CLASSIFIED), ids=lambda p: p.name)
+def test_every_classification_column_is_read_in_the_listed_order(classified, path):
+    con, outcomes = classified
+    assert outcomes[path.name].status == "loaded", outcomes[path.name].error
+    records = csv_records(path)
+    header = [cell.replace("\u00ef\u00bb\u00bf", "") for cell in records[0]]
+    at = [header.index(name) for name in CLASSIFIED[path]]
+    expected = {number: " | ".join(v for v in (records[number - 1][i].strip() for i in at) if v) or None
+                for number in range(2, len(records) + 1) if records[number - 1]}
+    got = dict(con.execute("select source_row_number, classification from raw.spend_lines where source_file like ?",
+                           [f"%{path.name}"]).fetchall())
+    assert got == expected
+    if path.name.startswith("calderdale_clean"):
+        assert set(got.values()) == {None}
+    else:
+        assert None not in got.values()
+
+
+def test_classification_columns_by_name_never_steal_another_fields_column():
+    header = ["Payment Date", "Supplier Name", "Amount", "ProClass Level 2 Description", "Merchant Name", "Category",
+              "Merchant Category", "BVACOP Code", "Proclass", "Purpose of Spend", "SeRCOP"]
+    mapping, unused = spend.map_columns(header)
+    # the listed names first, in the listed order (Proclass, SeRCOP, Merchant Category), then names holding one
+    # of the words, in the header's order
+    assert mapping["classification"] == (8, 10, 6, 3, 7)
+    assert mapping["expense_type"] == (5,) and mapping["description"] == (9,) and mapping["supplier_name"] == (1,)
+    assert unused == ["Merchant Name"]
+    # a role chosen by content keeps its column even if its name holds a classification word
+    mapping, _ = spend.map_columns(header, {"date": 0, "amount": 2, "supplier_name": 6})
+    assert mapping["supplier_name"] == (6,) and 6 not in mapping["classification"]
+
+
+def test_a_warehouse_made_before_classification_gets_the_column(tmp_path):
+    db = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute(spend.RAW_DDL.replace("    classification varchar,\n", ""))  # the table as it was before
+    con.execute("insert into raw.spend_lines (la_gss_code, payment_date, amount, period_start, period_end, "
+                "period_from, source_file, file_sha256, source_row_number, load_id) values ('E08000006', "
+                "'2011-01-04', 1, '2011-01-01', '2011-01-31', 'file name', 'old.csv', 'x', 2, 'old')")
+    con.close()
+    source = LAYOUTS / "sheffield_2011-01.csv"
+    (tmp_path / "inbox" / "spend" / "Salford").mkdir(parents=True)
+    shutil.copy(source, tmp_path / "inbox" / "spend" / "Salford" / source.name)
+    con, outcomes = load(tmp_path / "inbox", db)
+    assert outcomes[source.name].status == "loaded", outcomes[source.name].error
+    records = csv_records(source)
+    first = records[1]
+    row = con.execute("select supplier_name, amount_text, classification from raw.spend_lines "
+                      "where source_row_number = 2 and load_id = 'test-load'").fetchone()
+    assert row == (first[records[0].index("Supplier Name")], first[records[0].index("Invoiced Value")],
+                   f"{first[records[0].index('Proclass Details Level 1')]} | "
+                   f"{first[records[0].index('Thomson Classification Description')]}")
+    assert con.execute("select classification from raw.spend_lines where load_id = 'old'").fetchone() == (None,)
+    con.close()
+
+
+# ------------------------------------------------------------------------------------------------ header by content
+LAMBETH_HEADER = "Invoice Creation Date,Supplier Name,Department,Subj Description,Invoice Nett Amount"
+
+
+@pytest.mark.parametrize("line_end", ["\r\n", "\n"])
+def test_a_header_of_unknown_names_is_found_by_the_content_under_it(tmp_path, line_end):
+    """Two of the header's names are synonyms (one short of a header by name), under title lines, one of them
+    with commas: the header is the record whose next records hold dates, money and names."""
+    lines = ["London Borough of Lambeth", "Payments over £500,,,,", "Period: May 2023,,,,", "", LAMBETH_HEADER,
+             "02/05/2023,Acme Care Ltd,Children's Services,Residential Placements,\"1,250.00\"",
+             "09/05/2023,Brook Homes Ltd,Children's Services,Fostering,2500.10",
+             "16/05/2023,\"Keys Group, Ltd\",Corporate,Stationery,(99.99)",
+             "23/05/2023,Npower,Corporate,Electricity,600.00"]
+    target = tmp_path / "inbox" / "spend" / "Lambeth" / "lambeth_2023-05.csv"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(line_end.join(lines).encode("utf-8") + line_end.encode())
+    con, outcomes = load(tmp_path / "inbox", tmp_path / "w.duckdb")
+    o = outcomes[target.name]
+    assert o.status == "loaded", (o.error, o.notes)
+    records = [r for r in csv_records(target)]
+    header_at = next(i for i, r in enumerate(records) if r == LAMBETH_HEADER.split(","))
+    data = [r for r in records[header_at + 1:] if r]
+    assert (o.header_record, o.rows_read, o.rows_loaded) == (header_at + 1, len(data), len(data))
+    assert any(note.startswith("header found by content at record 5") for note in o.notes)
+    amount_at, supplier_at = LAMBETH_HEADER.split(",").index("Invoice Nett Amount"), 1
+    expected = sum(-Decimal(r[amount_at].strip("()")) if r[amount_at].startswith("(")
+                   else Decimal(r[amount_at].replace(",", "")) for r in data)
+    total, suppliers, rows = con.execute(
+        "select sum(amount), list(supplier_name order by source_row_number), "
+        "list(source_row_number order by source_row_number) from raw.spend_lines").fetchone()
+    assert (total, suppliers) == (expected, [r[supplier_at] for r in data])
+    assert rows == [header_at + 2 + i for i in range(len(data))]
+
+
+def test_a_file_without_any_header_is_still_refused(tmp_path):
+    """Records of data from the first line: no record over them names its columns, so there is no header."""
+    target = tmp_path / "inbox" / "spend" / "Lambeth" / "lambeth_2023-05.csv"
+    target.parent.mkdir(parents=True)
+    target.write_text("02/05/2023,Acme Care Ltd,Children,Residential,1250.00\n"
+                      "09/05/2023,Brook Homes Ltd,Children,Fostering,2500.10\n", encoding="utf-8")
+    _, outcomes = load(tmp_path / "inbox", tmp_path / "w.duckdb")
+    o = outcomes[target.name]
+    assert o.status == "failed" and o.error.startswith("[HEADER_NOT_FOUND]")

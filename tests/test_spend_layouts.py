@@ -228,3 +228,170 @@ def test_duplicate_headers_are_told_apart_by_content(tmp_path):
         == (Decimal("3850.59"), dt.date(2023, 5, 3), dt.date(2023, 5, 31))
     chosen = dict(con.execute("select role, column_index from audit.spend_column_choices").fetchall())
     assert chosen == {"date": 1, "amount": 4, "supplier_name": 2}
+
+
+# ------------------------------------------------------------------------------------------------ names by meaning
+# Expected values below come from the file as written, read back with the csv module (_records), never from a run.
+def _expected(path: Path, date_col: str, amount_col: str, supplier_col: str):
+    _, rows = _records(path)
+    return (sum(Decimal(r[amount_col]) for r in rows), {r[supplier_col] for r in rows},
+            min(_date(r[date_col]) for r in rows), max(_date(r[date_col]) for r in rows))
+
+
+def _landed(con, outcome):
+    total, suppliers, first, last = con.execute(
+        "select sum(amount), list(distinct supplier_name), min(payment_date), max(payment_date) "
+        "from raw.spend_lines where file_sha256 = ?", [outcome.sha256]).fetchone()
+    return total, set(suppliers), first, last
+
+
+def _chosen(con, outcome) -> dict:
+    return dict(con.execute("select role, column_name from audit.spend_column_choices where sha256 = ?",
+                            [outcome.sha256]).fetchall())
+
+
+# Names of an amount without VAT as councils publish them; two of them name no synonym and are read by the rule.
+NET_OF_VAT = ["Invoice Line Value (net of VAT)", "Total (excludes VAT)", "Amount exc VAT", "Value ex VAT",
+              "Amount excluding VAT", "Invoice Nett Amount", "Nett Amount"]
+
+
+@pytest.mark.parametrize("net", NET_OF_VAT)
+@pytest.mark.parametrize("gross_first", [True, False])
+def test_an_amount_without_vat_is_the_amount_beside_vat_and_gross(tmp_path, net, gross_first):
+    money = [f'"{net}"', "VAT Amount", "Amount inc VAT"]
+    values = [("1000.00", "200.00", "1200.00"), ("250.50", "50.10", "300.60"), ("-99.99", "-20.00", "-119.99")]
+    if gross_first:
+        money, values = money[::-1], [v[::-1] for v in values]
+    lines = ["Payment Date,Supplier Name," + ",".join(money)] + [
+        f"{d},{s},{','.join(v)}" for d, s, v in zip(["03/05/2023", "17/05/2023", "31/05/2023"],
+                                                     ["Acme Care Ltd", "Brook Homes Ltd", "Acme Care Ltd"], values)]
+    con, outcomes = _loaded(tmp_path, {"spend_2023-05.csv": lines})
+    o = outcomes["spend_2023-05.csv"]
+    assert o.status == "loaded", o.error
+    path = tmp_path / "spend" / "Salford" / "spend_2023-05.csv"
+    assert _landed(con, o) == _expected(path, "Payment Date", net, "Supplier Name")
+    assert _chosen(con, o)["amount"] == net
+    runner_up, why = con.execute("select runner_up, why from audit.spend_column_choices where role = 'amount'"
+                                 ).fetchone()
+    assert runner_up == "Amount inc VAT" and "without VAT" in why  # gross passed over; VAT itself never a candidate
+
+
+def test_a_lone_amount_including_vat_is_the_amount_and_vat_itself_never(tmp_path):
+    con, outcomes = _loaded(tmp_path, {
+        "gross_2023-05.csv": ["Payment Date,Supplier Name,Irrecoverable VAT,Amount inc VAT",
+                              "03/05/2023,Acme Care Ltd,20.00,120.00", "04/05/2023,Brook Homes Ltd,0.00,2500.10"],
+        "vat_only_2023-05.csv": ["Payment Date,Supplier Name,VAT Amount,Description",
+                                 "03/05/2023,Acme Care Ltd,20.00,Fees", "04/05/2023,Brook Homes Ltd,41.50,Fees"],
+    })
+    gross = outcomes["gross_2023-05.csv"]
+    assert gross.status == "loaded", gross.error
+    path = tmp_path / "spend" / "Salford" / "gross_2023-05.csv"
+    assert _landed(con, gross) == _expected(path, "Payment Date", "Amount inc VAT", "Supplier Name")
+    vat_only = outcomes["vat_only_2023-05.csv"]
+    assert vat_only.status == "failed" and vat_only.error.startswith("[NOT_A_LEDGER]")
+
+
+@pytest.mark.parametrize("header, date_col", [
+    # Lambeth's older files (a real header; found by content: only two of its names are synonyms)
+    ("Invoice Creation Date,Supplier Name,Department,Subj Description,Invoice Nett Amount", "Invoice Creation Date"),
+    ("Created,Posting Date,Supplier,Amount", "Posting Date"),  # a posting date over the date a record was made
+    ("Updated,Created,Supplier,Amount", "Created"),  # the date a record was made over the date it last changed
+    ("Updated,Payment Date,Supplier,Amount", "Payment Date"),
+    ("Updated,Supplier,Amount", "Updated"),  # no better date: the one there is
+])
+def test_a_creation_posting_or_update_date_is_the_payment_date_where_none_is_better(tmp_path, header, date_col):
+    names = header.split(",")
+    supplier_col = next(n for n in names if n.startswith("Supplier"))
+    amount_col = next(n for n in names if "Amount" in n)
+    rows = [("02/05/2023", "Acme Care Ltd", "1250.00"), ("09/05/2023", "Brook Homes Ltd", "2500.10"),
+            ("16/05/2023", "Keys Group Ltd", "99.99")]
+    lines = [header]
+    for i, (day, supplier, amount) in enumerate(rows):
+        values = {supplier_col: supplier, amount_col: amount, "Department": "Children", "Subj Description": "Fees"}
+        # each date column its own days, so the one read is known from its values
+        lines.append(",".join(values.get(n, f"{int(day[:2]) + 7 * names.index(n):02d}{day[2:]}") for n in names))
+    con, outcomes = _loaded(tmp_path, {"spend_2023-05.csv": lines})
+    o = outcomes["spend_2023-05.csv"]
+    assert o.status == "loaded", o.error
+    path = tmp_path / "spend" / "Salford" / "spend_2023-05.csv"
+    assert _landed(con, o) == _expected(path, date_col, amount_col, supplier_col)
+    assert _chosen(con, o) == {"date": date_col, "amount": amount_col, "supplier_name": supplier_col}
+
+
+SUPPLIERS = ["Acme Care Ltd", "Brook Homes Ltd", "Keys Group Limited", "Acme Care Ltd", "Sunrise Foster Care"]
+
+
+def test_supplier_names_under_an_id_like_name_with_the_date_under_updated(tmp_path):
+    """A header seen in the wild: the names under 'Supplier ID(T)' (a finance system's text twin of an id), the
+    payment date under 'Updated'. No column is named for the supplier's name."""
+    lines = ["Body Name,Supplier ID(T),Updated,Invoice Nett Amount,Expense Type,Service Area,Transaction Number"]
+    for i, supplier in enumerate(SUPPLIERS):
+        lines.append(f"Salford City Council,{supplier},{i + 3:02d}/05/2023 10:1{i}:00,{1000 + 37 * i}.{i}5,"
+                     f"Residential,Children's Services,{5001 + i}")
+    con, outcomes = _loaded(tmp_path, {"spend_2023-05.csv": lines})
+    o = outcomes["spend_2023-05.csv"]
+    assert o.status == "loaded", o.error
+    path = tmp_path / "spend" / "Salford" / "spend_2023-05.csv"
+    _, rows = _records(path)
+    total, suppliers, _, _ = _landed(con, o)
+    assert (total, suppliers) == (sum(Decimal(r["Invoice Nett Amount"]) for r in rows),
+                                  {r["Supplier ID(T)"] for r in rows})
+    assert con.execute("select list(payment_date order by source_row_number) from raw.spend_lines").fetchone()[0] \
+        == [dt.datetime.strptime(r["Updated"], "%d/%m/%Y %H:%M:%S").date() for r in rows]
+    assert _chosen(con, o) == {"date": "Updated", "amount": "Invoice Nett Amount", "supplier_name": "Supplier ID(T)"}
+    why = con.execute("select why from audit.spend_column_choices where role = 'supplier_name'").fetchone()[0]
+    assert "named like an id, but its values are names" in why
+    assert con.execute("select count(supplier_id) from raw.spend_lines").fetchone()[0] == 0  # not also an id
+
+
+def test_a_real_id_column_still_loses_to_names(tmp_path):
+    """Wolverhampton's header: 'Supplier ID' holds the ids, 'Supplier ID(T)' the names. A code column under an
+    id-like name beside a name column stays the id; with no name column at all, codes are never the supplier."""
+    wolverhampton = ["Supplier ID,Supplier ID(T),Amount,Account,Account(T),Payment Date,TransNo,Service(T),"
+                     "Cost Centre(T)"] + [
+        f"{100200 + i},{s},{500 + i}.00,5100,Agency Staff,0{i + 1}/05/2023,{9000 + i},Children,Placements"
+        for i, s in enumerate(SUPPLIERS)]
+    codes_and_names = ["Supplier ID(T),Supplier Name,Payment Date,Amount,Expense Type"] + [
+        f"SUP{i:05d},{s},0{i + 1}/05/2023,{500 + i}.00,Fees" for i, s in enumerate(SUPPLIERS)]
+    codes_only = ["Supplier ID(T),Payment Date,Amount,Expense Type,Service Area"] + [
+        f"SUP{i:05d},0{i + 1}/05/2023,{500 + i}.00,Fees,Children" for i in range(len(SUPPLIERS))]
+    con, outcomes = _loaded(tmp_path, {"wolves_2023-05.csv": wolverhampton, "codes_2023-05.csv": codes_and_names,
+                                       "codes_only_2023-05.csv": codes_only})
+    for name, supplier_col, id_col in (("wolves_2023-05.csv", "Supplier ID(T)", "Supplier ID"),
+                                       ("codes_2023-05.csv", "Supplier Name", "Supplier ID(T)")):
+        o = outcomes[name]
+        assert o.status == "loaded", o.error
+        _, rows = _records(tmp_path / "spend" / "Salford" / name)
+        assert _chosen(con, o)["supplier_name"] == supplier_col
+        assert set(con.execute("select list((supplier_name, supplier_id)) from raw.spend_lines where file_sha256 = ?",
+                               [o.sha256]).fetchone()[0]) == {(r[supplier_col], r[id_col]) for r in rows}
+    refused = outcomes["codes_only_2023-05.csv"]
+    assert refused.status == "failed" and refused.error.startswith("[NO_SUPPLIER_COLUMN]")
+
+
+def test_a_classification_column_is_never_taken_for_the_supplier(tmp_path):
+    """A card file's 'Merchant Category' is the merchant's trade, not who was paid: mapped to classification, it
+    is not a supplier candidate, so a file without a supplier column is refused rather than loaded with trades."""
+    con, outcomes = _loaded(tmp_path, {"card_2023-05.csv": [
+        "Transaction Date,Net Amount,Merchant Category,Expense Type",
+        "03/05/2023,4.95,Grocery Stores,Catering", "04/05/2023,368.00,Glass/Paint/Wallpaper Store,Materials"]})
+    o = outcomes["card_2023-05.csv"]
+    assert o.status == "failed" and o.error.startswith("[NO_SUPPLIER_COLUMN]")
+
+
+@pytest.mark.parametrize("net", NET_OF_VAT)
+def test_the_written_rules_read_vat_without_synonyms(net):
+    """The rule, not the synonym list: with no synonyms at all, an amount without VAT wins over one with it, and
+    a VAT column is ruled out whatever its content."""
+    from ingest.spend_layout import Evidence, choose
+
+    def money(index, header):
+        return Evidence(index, header, values=50, money_share=1.0, pennies_share=1.0, digits_share=0.0,
+                        distinct_share=0.9)
+    evidence = [Evidence(0, "Payment Date", values=50, date_share=1.0, distinct_share=0.5),
+                Evidence(1, "Supplier Name", values=50, letters_share=1.0, words_share=1.0, distinct_share=0.6),
+                money(2, "VAT"), money(3, "Gross Amount (inc VAT)"), money(4, net), money(5, "Irrecoverable VAT")]
+    choices = choose(evidence, {}, {}, set())
+    assert (choices["amount"].index, choices["amount"].runner_up) == (4, 3)
+    only_vat = choose([e for e in evidence if e.index not in (3, 4)], {}, {}, set())
+    assert only_vat["amount"].index is None

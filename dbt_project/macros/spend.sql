@@ -47,3 +47,60 @@
 {% macro duckdb__row_signature(columns) -%}
     hash({{ columns | join(', ') }})
 {%- endmacro %}
+
+{#- spend_words(expr): a ledger's words as the spend vocabulary matches them: lower case, '&' -> ' and ', every
+    character that is not a letter or digit -> one space, trimmed ("Children's Homes" -> 'children s homes'). -#}
+{% macro spend_words(expr) -%}
+    nullif(trim(regexp_replace(replace(lower({{ expr }}), '&', ' and '), '[^a-z0-9]+', ' ', 'g')), '')
+{%- endmacro %}
+
+{#- public_body_kind(expr): 'local authority', 'nhs', 'school' or 'college' when a supplier's name says it is a
+    council, an NHS or other public body, a school, or an academy, college, university or nursery; null otherwise.
+    Such a supplier is never "who is paid" for a placement (its line is classified by its words), except a school
+    whose group runs residential special schools. -#}
+{% macro public_body_kind(expr) -%}
+    case
+        when regexp_matches(
+            lower({{ expr }}),
+            '\b(council|london borough|royal borough|combined authority|police|fire and rescue|hm revenue|hmrc|'
+            || 'department for|ministry of)\b'
+        ) then 'local authority'
+        when regexp_matches(
+            lower({{ expr }}),
+            '\b(nhs|clinical commissioning|integrated care board|health board|foundation trust|hospitals?|'
+            || 'primary care trust|icb|ccg)\b'
+        ) then 'nhs'
+        when regexp_matches(lower({{ expr }}), '\bschools?\b') then 'school'
+        when regexp_matches(lower({{ expr }}), '\b(academy|academies|college|university|nursery)\b')
+            then 'college'
+    end
+{%- endmacro %}
+
+{#- spend_classification_signature(): one value per combination of what classifies a spend line (its LA, words
+    and who is paid), for the distinct combinations int_spend__signatures_matched classifies. A description is read
+    only on lines that carry no expense type, code or classification. -#}
+{% macro spend_classification_signature() -%}
+    {{ row_signature(['la_gss_code', 'service_area', 'expense_type', 'expense_code', 'classification',
+                      'vocabulary_description', 'supplier_spend_category', 'supplier_spend_categories',
+                      'supplier_runs_several_kinds', 'supplier_payee', 'supplier_name_category',
+                      'known_provider_group_id']) }}
+{%- endmacro %}
+
+{#- spend_vocabulary_description(): the description read against the vocabulary (see above). -#}
+{% macro spend_vocabulary_description() -%}
+    case when expense_type is null and expense_code is null and classification is null then description end
+{%- endmacro %}
+
+{#- spend_learned_fields(): the fields a council's placement words are learned on, most specific first, each as
+    (name, SQL of its value, SQL of when a line has it). Read by int_spend__words_learned (the evidence) and
+    int_spend__lines_classified (a line's most specific words). -#}
+{% macro spend_learned_fields() -%}
+    {{ return([
+        ('expense code', 'expense_code', 'expense_code is not null'),
+        ('service area and expense type', "service_area || ' / ' || expense_type",
+         'service_area is not null and expense_type is not null'),
+        ('expense type', 'expense_type', 'expense_type is not null'),
+        ('classification', 'classification', 'classification is not null'),
+        ('service area', 'service_area', 'service_area is not null'),
+    ]) }}
+{%- endmacro %}

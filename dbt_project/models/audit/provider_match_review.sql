@@ -27,10 +27,25 @@ groups as (
 
 ),
 
+-- children's placement spend per supplier name, to put the costliest names first
+placement_spend as (
+
+    select
+        lines.supplier_key as match_key,
+        sum(lines.amount) as placement_spend
+    from {{ ref('int_spend__lines_classified') }} as lines
+    inner join {{ ref('spend_categories') }} as categories
+        on lines.spend_category = categories.spend_category
+    where categories.is_childrens_placement and lines.supplier_key is not null
+    group by lines.supplier_key
+
+),
+
 flagged as (
 
     select
         resolved.*,
+        placement_spend.placement_spend,
         case
             when resolved.link_method = 'scored' and resolved.link_score < {{ var('provider_link_confident', 0.95) }}
                 then 'linked below the confidence threshold'
@@ -40,10 +55,12 @@ flagged as (
             when resolved.has_no_letters then 'name has no letters'
             when
                 resolved.link_method = 'own name'
-                and resolved.placement_spend >= {{ var('provider_review_min_spend', 50000) }}
+                and placement_spend.placement_spend >= {{ var('provider_review_min_spend', 50000) }}
                 then 'high spend, no match'
         end as review_reason
     from resolved
+    left join placement_spend
+        on resolved.match_key = placement_spend.match_key
     where resolved.match_key not in (select decided.match_key from decided)
 
 ),

@@ -13,6 +13,7 @@ provider_group_spend_check = gx_asset_check(
     batches_sql=None,
     batch_sql=suites.PROVIDER_GROUP_SPEND_BATCH,
     source="spend",
+    may_be_empty=True,  # no children's placement spend in any configured grouping is a result, not a failure
     description="Per region or consortium x financial year: provider groups' shares in [0, 1] and summing to 1, "
     "ranks 1..n each once, HHI between 10,000/n and 10,000, and total spend equal to mart_la_spend over the same "
     "LAs (children's placement categories), to the penny.",

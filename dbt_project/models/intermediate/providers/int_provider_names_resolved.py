@@ -177,7 +177,6 @@ def model(dbt, session):
                 as company_number,
             bool_or(charity_number is not null) as has_charity_number,
             sum(spend) as spend,
-            sum(placement_spend) as placement_spend,
             max(las) as las,
             string_agg(distinct name_source, ', ' order by name_source) as sources
         from resolution_names
@@ -387,7 +386,6 @@ def model(dbt, session):
             k.is_register_owner,
             k.sources,
             k.spend,
-            k.placement_spend,
             k.las,
             k.company_number,
             case

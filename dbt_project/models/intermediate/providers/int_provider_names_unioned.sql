@@ -2,7 +2,7 @@
 -- organisations and setting names (every loaded snapshot), spend supplier names (with the company and charity
 -- numbers and supplier ids councils publish), placement-cost provider and establishment names. What each knows
 -- about the name travels with it: the URNs it was seen with and the owners of those URNs (for linking by URN),
--- its company numbers, the spend and LAs behind it (to order the review list). Withheld and blank names are
+-- its company numbers, the spend and LAs behind it. Withheld and blank names are
 -- left out here: they are not organisations (the marts give them a group per LA).
 
 with
@@ -13,15 +13,11 @@ register as (
 
 ),
 
+-- Staged lines, not classified ones: the classification reads the groups resolved from these names.
 spend_lines as (
 
-    select * from {{ ref('int_spend__lines_classified') }}
-
-),
-
-categories as (
-
-    select * from {{ ref('spend_categories') }}
+    select * from {{ ref('stg_spend__lines') }}
+    where not is_repeat
 
 ),
 
@@ -60,7 +56,6 @@ named as (
         cast(null as varchar) as supplier_id,
         la_gss_code,
         cast(null as decimal(18, 2)) as spend,
-        cast(null as decimal(18, 2)) as placement_spend,
         1 as records
     from register
     where owner_name is not null
@@ -76,7 +71,6 @@ named as (
         null as supplier_id,
         la_gss_code,
         null as spend,
-        null as placement_spend,
         1 as records
     from register
     where provider_name is not null
@@ -93,11 +87,8 @@ named as (
         spend_lines.supplier_id,
         spend_lines.la_gss_code,
         sum(spend_lines.amount) as spend,
-        sum(case when categories.is_childrens_placement then spend_lines.amount else 0 end) as placement_spend,
         count(*) as records
     from spend_lines
-    left join categories
-        on spend_lines.spend_category = categories.spend_category
     where not spend_lines.is_supplier_withheld
     group by
         spend_lines.supplier_name,
@@ -117,7 +108,6 @@ named as (
         null as supplier_id,
         la_gss_code,
         null as spend,
-        null as placement_spend,
         1 as records
     from placements
     where provider is not null
@@ -133,7 +123,6 @@ named as (
         null as supplier_id,
         la_gss_code,
         null as spend,
-        null as placement_spend,
         1 as records
     from placements
     where establishment is not null
@@ -174,7 +163,6 @@ final as (
         list_sort(list_distinct(list(urn_owner_key) filter (where urn_owner_key is not null))) as urn_owner_keys,
         count(distinct la_gss_code) as las,
         cast(coalesce(sum(spend), 0) as decimal(18, 2)) as spend,
-        cast(coalesce(sum(placement_spend), 0) as decimal(18, 2)) as placement_spend,
         sum(records) as records
     from keyed
     where match_key is not null

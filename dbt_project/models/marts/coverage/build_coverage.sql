@@ -55,6 +55,12 @@ lineage as (
 
 ),
 
+spend_classification as (
+
+    select * from {{ ref('mart_spend_classification_coverage') }}
+
+),
+
 -- the latest version of each file path says whether the return is used as sent
 latest_versions as (
 
@@ -263,10 +269,25 @@ final as (
         unioned.reason,
         unioned.files,
         unioned.file_sha256s,
-        unioned.files_held_back
+        unioned.files_held_back,
+        spend_classification.placement_share as spend_placement_share,
+        case
+            when unioned.source = 'spend' and unioned.status in ('included', 'carried_forward')
+                then coalesce(
+                    spend_classification.note,
+                    'children''s placements: ' || cast(round(100 * spend_classification.placement_share, 1) as varchar)
+                    || '% of ' || coalesce(authorities.la_name, unioned.la_gss_code) || '''s ledger spend in '
+                    || unioned.period
+                )
+        end as spend_classification_note
     from unioned
     left join authorities
         on unioned.la_gss_code = authorities.la_gss_code
+    left join spend_classification
+        on
+            unioned.source = 'spend'
+            and unioned.la_gss_code = spend_classification.la_gss_code
+            and unioned.period = spend_classification.financial_year
 
 )
 

@@ -1,7 +1,8 @@
--- The spend lines an analyst should look at: lines of children's services that no classification rule
--- matched (category 'unclassified children's services'), and lines classified by a rule that asks for review
--- (a placement whose type was inferred from the supplier's name or a mixed provider). Add or sharpen a rule in
--- seeds/spend/spend_classification_rules.csv and rebuild to clear them.
+-- The spend lines an analyst should look at: lines of children's services that nothing classified (category
+-- 'unclassified children's services'), lines classified by a word the council's own ledger taught
+-- (int_spend__words_learned: an unknown supplier paid under its placement words), and payments to a provider
+-- group that runs several kinds of setting (the kind is its main one). Add a phrase to
+-- seeds/spend/spend_vocabulary.csv, or an override for the supplier, and rebuild to clear them.
 
 with
 
@@ -20,16 +21,20 @@ final as (
         transaction_id,
         amount,
         supplier_name,
-        supplier_provider_kinds,
+        provider_group_id,
+        supplier_spend_categories,
         service_area,
         expense_type,
         expense_code,
+        classification,
         description,
         spend_category,
         rule_id,
+        rule_detail,
         case
-            when rule_id is null then 'no rule matches this children''s services line'
-            else 'classified by a rule that asks for review'
+            when rule_id is null then 'nothing classifies this children''s services line'
+            when rule_id = 'LEARNED' then 'unknown supplier paid under the council''s own placement words'
+            else 'provider group runs several kinds of setting: taken as its main kind'
         end as review_reason,
         source_file,
         source_row_number

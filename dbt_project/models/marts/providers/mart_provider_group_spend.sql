@@ -9,7 +9,7 @@ with
 
 lines as (
 
-    select * from {{ ref('int_spend__lines_grouped') }}
+    select * from {{ ref('int_spend__lines_classified') }}
 
 ),
 

@@ -1,0 +1,49 @@
+{{ config(schema='audit', materialized='view') }}
+
+-- What the classification learned from each council's own ledgers (intermediate.int_spend__words_learned): the
+-- council, the words, the evidence (money and lines paid to known providers under them) and the rule each became.
+
+with
+
+learned as (
+
+    select * from {{ ref('int_spend__words_learned') }}
+
+),
+
+local_authorities as (
+
+    select * from {{ ref('dim_local_authority') }}
+
+),
+
+final as (
+
+    select
+        learned.la_gss_code,
+        local_authorities.la_name,
+        learned.learned_field,
+        learned.learned_value,
+        learned.provider_lines,
+        learned.provider_amount,
+        learned.lines,
+        learned.absolute_amount,
+        learned.provider_share,
+        learned.is_learned,
+        case
+            when learned.is_learned
+                then 'other lines of ' || coalesce(local_authorities.la_name, learned.la_gss_code) || ' under '
+                || learned.learned_field || ' "' || learned.learned_value || '" are ' || learned.learned_category
+                || ' (for review)'
+            else 'not learned: known providers took ' || cast(round(100 * learned.provider_share) as integer)
+                || '% of the money in ' || learned.provider_lines || ' line(s); needed '
+                || cast(round(100 * learned.min_share) as integer) || '% in '
+                || {{ var('spend_learned_min_lines', 2) }}
+        end as rule
+    from learned
+    left join local_authorities
+        on learned.la_gss_code = local_authorities.la_gss_code
+
+)
+
+select * from final
