@@ -3,7 +3,7 @@
     .venv/bin/python bench/provider_resolution.py --db WAREHOUSE [--lines 20000000] [--names 300000]
 
 WAREHOUSE is any built warehouse holding the Ofsted registers (the demo build will do); it is copied, never
-changed. Its classified spend lines are replaced by LINES synthetic ledger lines paying NAMES distinct supplier
+changed. Its staged spend lines are replaced by LINES synthetic ledger lines paying NAMES distinct supplier
 names: register owners as councils misspell them (case, Ltd/Limited, "(Holdings)", a brand suffix), and
 unrelated organisations and people. Then dbt rebuilds int_provider_names_unioned and
 int_provider_names_resolved (the resolution) and the wall time and peak RSS of dbt are measured.
@@ -73,14 +73,14 @@ def synthesise(con: duckdb.DuckDBPyConnection, key_sql: str, lines: int, names: 
     con.execute("alter table supplier_names add column supplier_key varchar")
     con.execute(f"update supplier_names set supplier_key = (select {key_sql} from (select supplier_name as x))")
     con.execute(f"""
-        create or replace table intermediate.int_spend__lines_classified as
+        create or replace table staging.stg_spend__lines as
         select 'E06000066' as la_gss_code, '2024-25' as financial_year, date '2024-06-01' as payment_date,
                cast(g.range as varchar) as transaction_id, cast(100 + g.range % 9000 as decimal(18, 2)) as amount,
                s.supplier_name, s.supplier_key,
                false as is_supplier_withheld, cast(null as varchar) as supplier_id,
                cast(null as varchar) as company_number, cast(null as varchar) as charity_number,
-               'children''s residential' as spend_category, 'BENCH' as rule_id, true as is_childrens_services,
-               false as needs_review, false as is_outside_period, 1 as copies, 'bench.csv' as source_file,
+               'Children''s Social Care' as service_area, 'Independent Residential Placements' as expense_type,
+               false as is_repeat, false as is_outside_period, 1 as copies, 'bench.csv' as source_file,
                'bench' as file_sha256, g.range as source_row_number, 'bench' as load_id
         from range({lines}) as g
         inner join supplier_names as s
@@ -107,7 +107,7 @@ def main() -> None:
             synthesise(con, organisation_key_sql(project), args.lines, args.names)
             synth_s = time.perf_counter() - start
             distinct = con.execute(
-                "select count(distinct supplier_name) from intermediate.int_spend__lines_classified").fetchone()[0]
+                "select count(distinct supplier_name) from staging.stg_spend__lines").fetchone()[0]
         env = {**os.environ, "WAREHOUSE_DB": str(db)}
         start = time.perf_counter()
         subprocess.run([str(DBT), "run", "--profiles-dir", ".", "--select",

@@ -96,8 +96,13 @@ decided as (
         vocabulary_categories.is_childrens_placement as vocabulary_is_placement,
         learned_matches.learned_field,
         learned_matches.learned_value,
-        -- strong words speak for any organisation; weaker ones only for one named like a care provider
+        -- strong words speak for any organisation; weaker ones only for one named like a care provider. The kind:
+        -- a name that says it ("... Fostering", "... School") over the kind the words were learned for
         case
+            when
+                signatures.supplier_name_category is not null
+                and signatures.supplier_name_category <> 'children''s residential'
+                then signatures.supplier_name_category
             when learned_matches.is_learned then learned_matches.learned_category
             when signatures.supplier_name_category is not null then signatures.supplier_name_category
         end as learned_category,
@@ -140,10 +145,15 @@ classified_signatures as (
                     then 'not children''s placements'
                 else vocabulary_category
             end
-            -- the kind the words name; for a group running several kinds, the kind this council's own words
-            -- were learned for when the group runs it; else the group's main kind
+            -- the kind the words name; for a group running several kinds, one of its kinds that the line's words
+            -- hint at, else the kind this council's own words were learned for (or the supplier's name says);
+            -- else the group's main kind
             when 'WHO_IS_PAID' then case
                 when vocabulary_is_placement then vocabulary_category
+                when
+                    supplier_runs_several_kinds
+                    and contains('|' || supplier_spend_categories || '|', '|' || kind_hint || '|')
+                    then kind_hint
                 when
                     supplier_runs_several_kinds
                     and contains('|' || supplier_spend_categories || '|', '|' || learned_category || '|')

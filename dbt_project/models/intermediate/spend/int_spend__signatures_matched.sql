@@ -96,6 +96,37 @@ field_matches as (
 
 ),
 
+-- words of the line that hint at a kind, for a group running several (seed spend_vocabulary, applies_to 'hint')
+hint_phrases as (
+
+    select
+        {{ spend_words('phrase') }} as phrase_words,
+        category,
+        priority
+    from {{ ref('spend_vocabulary') }}
+    where applies_to = 'hint'
+
+),
+
+hints as (
+
+    select
+        signatures.signature,
+        hint_phrases.category as kind_hint,
+        row_number() over (
+            partition by signatures.signature order by hint_phrases.priority asc, hint_phrases.phrase_words asc
+        ) as hint_rank
+    from signatures
+    inner join hint_phrases
+        on contains(
+            ' ' || coalesce({{ spend_words("concat_ws(' ', signatures.service_area, signatures.expense_type, "
+                                          "signatures.classification)") }}, '') || ' ',
+            ' ' || hint_phrases.phrase_words || ' '
+        )
+    where signatures.supplier_runs_several_kinds
+
+),
+
 best_matches as (
 
     select
@@ -131,7 +162,8 @@ final as (
         best_matches.matched_field as vocabulary_field,
         best_matches.matched_phrase as vocabulary_phrase,
         coalesce(best_matches.overrides_who_is_paid, false) as vocabulary_overrides_who_is_paid,
-        coalesce(childrens.is_childrens_services, false) as is_childrens_services
+        coalesce(childrens.is_childrens_services, false) as is_childrens_services,
+        hints.kind_hint
     from signatures
     left join best_matches
         on
@@ -139,6 +171,8 @@ final as (
             and best_matches.match_rank = 1
     left join childrens
         on signatures.signature = childrens.signature
+    left join hints
+        on signatures.signature = hints.signature and hints.hint_rank = 1
 
 )
 
