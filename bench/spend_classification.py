@@ -152,7 +152,7 @@ def lit(value: str | None) -> str:
 
 def pick(values: list[str], index_sql: str) -> str:
     """SQL choosing values[index mod len] (index a non-negative integer expression)."""
-    return f"[{', '.join(lit(v) for v in values)}][1 + ({index_sql}) % {len(values)}]"
+    return f"[{', '.join(lit(v) for v in values)}][1 + cast(({index_sql}) % {len(values)} as bigint)]"
 
 
 def by_kind(table: dict[str, list[str]], index_sql: str, default: str = "null") -> str:
@@ -165,17 +165,21 @@ def uniform(i_sql: str, salt: int) -> str:
     return f"((hash({i_sql}, {salt}) % 1000003) / 1000003.0)"
 
 
-def organisation_key_sql(project: Path) -> str:
-    out = subprocess.run([str(DBT), "compile", "--quiet", "--profiles-dir", ".", "--inline",
-                          "select {{ organisation_key('x') }} as k"],
-                         cwd=project, capture_output=True, text=True, check=True).stdout
+def organisation_key_sql(project: Path, env: dict) -> str:
+    """The project's own organisation_key macro (how its staging keys a supplier name), as SQL of a column x."""
+    done = subprocess.run([str(DBT), "compile", "--quiet", "--profiles-dir", ".", "--inline",
+                           "select {{ organisation_key('x') }} as k"],
+                          cwd=project, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"dbt compile failed:\n{done.stdout}\n{done.stderr}")
+    out = done.stdout
     return out.strip().removeprefix("select ").removesuffix(" as k")
 
 
 def supplier_pools(n_names: int, n_owner_names: int) -> dict[str, tuple[int, int]]:
     """Supplier index ranges [start, end) of each pool."""
     sizes = {"owner": min(n_owner_names, n_names // 10), "care": n_names * 67 // 1000,
-             "person": min(n_names * 13 // 100, len(TITLES) * 26 * 300 + 20 * 300),
+             "person": n_names * 13 // 100,
              "public": n_names * 2 // 100}
     sizes["org"] = n_names - sum(sizes.values())
     pools, start = {}, 0
@@ -191,7 +195,7 @@ def synthesise(con: duckdb.DuckDBPyConnection, key_sql: str, lines: int, n_las: 
     if "classification" not in types:
         types["classification"] = "VARCHAR"
 
-    # The LAs: real English GSS codes, each with its own publishing habits.
+    # The LAs: real English GSS codes of today's councils, each with its own publishing habits.
     con.execute(f"""
         create or replace temp table bench_las as
         select
@@ -212,7 +216,7 @@ def synthesise(con: duckdb.DuckDBPyConnection, key_sql: str, lines: int, n_las: 
                 coalesce(la_official_name, la_name) as body_name,
                 row_number() over (order by la_gss_code) - 1 as la_idx
             from (select distinct la_gss_code, la_official_name, la_name from marts.dim_local_authority
-                  where regexp_matches(la_gss_code, '^E(06|08|09|10)[0-9]{{6}}$'))
+                  where regexp_matches(la_gss_code, '^E(06|08|09|10)[0-9]{{6}}$') and is_current)
         )
         where la_idx < {n_las}
     """)
@@ -229,9 +233,16 @@ def synthesise(con: duckdb.DuckDBPyConnection, key_sql: str, lines: int, n_las: 
     """)
     n_owners = con.execute("select count(*) from bench_owners").fetchone()[0]
     pools = supplier_pools(n_names, 2 * n_owners)
-    surname = (f"{pick(FIRST_SYLLABLES, 'p // 130')} || "
-               f"{pick(LAST_SYLLABLES, '(p // 130) // 30')}")
-    brand = f"{pick(FIRST_SYLLABLES, 'p')} || {pick(LAST_SYLLABLES, 'p // 30')}"
+    # Made-up names: the pool's position p is spread over all combinations of the name's parts (q, a
+    # permutation of 0..M-1 when p < M), so every part varies however small the pool.
+    sizes = {"care": len(CARE_WORDS) * 900 * len(SECOND_WORDS), "person": (len(TITLES) + len(FIRST_NAMES)) * 26 * 900,
+             "public": len(PUBLIC_FORMS) * 900, "org": len(TRADES) * len(FORMS) * 900 * len(SECOND_WORDS)}
+    for name, combinations in sizes.items():
+        if pools[name][1] - pools[name][0] > combinations:
+            raise SystemExit(f"too many {name} suppliers for the name parts ({combinations})")
+    def brand(q: str) -> str:
+        return f"{pick(FIRST_SYLLABLES, q)} || {pick(LAST_SYLLABLES, f'({q}) // {len(FIRST_SYLLABLES)}')}"
+    forms = TITLES + [name + " " for name in FIRST_NAMES]
     con.execute(f"""
         create or replace temp table bench_suppliers as
         with numbered as (
@@ -248,6 +259,13 @@ def synthesise(con: duckdb.DuckDBPyConnection, key_sql: str, lines: int, n_las: 
                 s - case pool {" ".join(f"when '{name}' then {start}" for name, (start, _) in pools.items())}
                     end as p
             from numbered
+        ),
+        permuted as (
+            select
+                positioned.*,
+                (p * 1000003) % case pool {" ".join(f"when '{k}' then {v}" for k, v in sizes.items())} else 1 end
+                    as q
+            from positioned
         )
         select
             s, pool,
@@ -262,27 +280,23 @@ def synthesise(con: duckdb.DuckDBPyConnection, key_sql: str, lines: int, n_las: 
                     end
                     from bench_owners where bench_owners.o = p // 2
                 )
-                when 'care' then {brand} || ' ' || {pick(SECOND_WORDS, 'p // 900')} || ' '
-                                 || {pick(CARE_WORDS, 'p // 36000')}
-                when 'person' then case
-                    when p < {len(TITLES) * 26 * 300}
-                        then {pick(TITLES, 'p')} || chr(cast(65 + (p // 5) % 26 as integer)) || ' '
-                             || {pick(FIRST_SYLLABLES, 'p // 130')} || {pick(LAST_SYLLABLES, 'p // 3900')}
-                    else {pick(FIRST_NAMES, 'p')} || ' ' || {pick(FIRST_SYLLABLES, 'p // 20')}
-                         || {pick(LAST_SYLLABLES, 'p // 600')}
-                end
-                when 'public' then {brand} || {pick(PUBLIC_FORMS, 'p // 900')}
-                else {pick(SECOND_WORDS, 'p // 900')} || ' ' || {brand} || ' '
-                     || {pick(TRADES, 'p // 36000')} || {pick(FORMS, 'p // 900000')}
+                when 'care' then {brand(f'q // {len(CARE_WORDS)}')} || ' '
+                                 || {pick(SECOND_WORDS, f'q // {len(CARE_WORDS) * 900}')} || ' '
+                                 || {pick(CARE_WORDS, 'q')}
+                when 'person' then {pick(forms, 'q')} || chr(cast(65 + (q // {len(forms)}) % 26 as integer))
+                                   || ' ' || {brand(f'q // {len(forms) * 26}')}
+                when 'public' then {brand(f'q // {len(PUBLIC_FORMS)}')} || {pick(PUBLIC_FORMS, 'q')}
+                else {brand(f'q // {len(TRADES) * len(FORMS)}')} || ' '
+                     || {pick(SECOND_WORDS, f'q // {len(TRADES) * len(FORMS) * 900}')} || ' '
+                     || {pick(TRADES, 'q')} || {pick(FORMS, f'q // {len(TRADES)}')}
             end as supplier_name,
             case when pool in ('owner', 'care', 'org') and hash(s, 21) % 10 < 3
                 then lpad(cast(1000000 + hash(s, 22) % 13000000 as varchar), 8, '0') end as company_number,
             case when pool = 'care' and hash(s, 23) % 20 = 0
                 then cast(200000 + hash(s, 24) % 900000 as varchar) end as charity_number,
             hash(s, 25) as supplier_hash
-        from positioned
+        from permuted
     """)
-    del surname
     con.execute("alter table bench_suppliers add column supplier_key varchar")
     con.execute(f"update bench_suppliers set supplier_key = (select {key_sql} from (select supplier_name as x))")
 
@@ -370,7 +384,7 @@ def synthesise(con: duckdb.DuckDBPyConnection, key_sql: str, lines: int, n_las: 
                     when 'adult' then 20000 + hash(i, 7) % 800000
                     when 'carer' then 10000 + hash(i, 7) % 150000
                     else 50000 + hash(i, 7) % 500000
-                end as cents
+                end::bigint as cents
             from pooled
         ),
         worded as (
@@ -463,7 +477,7 @@ def main() -> None:
         shutil.copytree(source_project, project, ignore=shutil.ignore_patterns("target", "logs"))
         env = {**os.environ, "WAREHOUSE_DB": str(db)}
         start = time.perf_counter()
-        key_sql = organisation_key_sql(project)
+        key_sql = organisation_key_sql(project, env)
         with duckdb.connect(str(db)) as con:
             facts = synthesise(con, key_sql, args.lines, args.las, args.suppliers)
         synth_s = time.perf_counter() - start

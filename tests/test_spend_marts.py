@@ -501,7 +501,7 @@ def test_who_is_paid_words_that_override_it_and_learned_words_per_council(db):
     # suppliers named only by a legal form or punctuation: the council's withheld group, never no group
     leeds = db.execute("select la_gss_code from marts.dim_local_authority where la_name = 'Leeds'").fetchone()[0]
     assert {rows[t][3] for t in ("L5", "L6", "L7")} == {f"withheld-{leeds}"}
-    learned = db.execute("select la_name, learned_field, provider_lines, provider_amount, is_learned, rule "
+    learned = db.execute("select la_name, learned_field, provider_lines, provider_amount, is_learned, learned_rule "
                          "from audit.spend_learned_words where learned_value = 'Third Party Payments'").fetchall()
     assert [(la, n, amount, ok) for la, field, n, amount, ok, _ in learned if field == "expense type"] == \
         [("Leeds", 2, Decimal("11000.00"), True)]  # two providers' money, 11,000 of the 15,000 under the words

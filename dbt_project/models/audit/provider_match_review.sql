@@ -31,13 +31,13 @@ groups as (
 placement_spend as (
 
     select
-        lines.supplier_key as match_key,
-        sum(lines.amount) as placement_spend
-    from {{ ref('int_spend__lines_classified') }} as lines
+        classified_lines.supplier_key as match_key,
+        sum(classified_lines.amount) as placement_spend
+    from {{ ref('int_spend__lines_classified') }} as classified_lines
     inner join {{ ref('spend_categories') }} as categories
-        on lines.spend_category = categories.spend_category
-    where categories.is_childrens_placement and lines.supplier_key is not null
-    group by lines.supplier_key
+        on classified_lines.spend_category = categories.spend_category
+    where categories.is_childrens_placement and classified_lines.supplier_key is not null
+    group by classified_lines.supplier_key
 
 ),
 

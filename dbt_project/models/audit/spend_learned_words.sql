@@ -26,7 +26,7 @@ final as (
         learned.learned_value,
         learned.provider_lines,
         learned.provider_amount,
-        learned.lines,
+        learned.line_count,
         learned.absolute_amount,
         learned.provider_share,
         learned.provider_groups,
@@ -34,19 +34,22 @@ final as (
         learned.is_learned_for_care_names,
         case
             when learned.is_learned
-                then 'other lines of ' || coalesce(local_authorities.la_name, learned.la_gss_code) || ' under '
-                || learned.learned_field || ' "' || learned.learned_value || '" are ' || learned.learned_category
-                || ' (for review)'
+                then
+                    'other lines of ' || coalesce(local_authorities.la_name, learned.la_gss_code) || ' under '
+                    || learned.learned_field || ' "' || learned.learned_value || '" are ' || learned.learned_category
+                    || ' (for review)'
             when learned.is_learned_for_care_names
-                then 'weaker words: other lines of ' || coalesce(local_authorities.la_name, learned.la_gss_code)
-                || ' under ' || learned.learned_field || ' "' || learned.learned_value
-                || '" are placements when the supplier is named like a care provider (for review)'
-            else 'not learned: ' || learned.provider_groups || ' provider group(s) took '
+                then
+                    'weaker words: other lines of ' || coalesce(local_authorities.la_name, learned.la_gss_code)
+                    || ' under ' || learned.learned_field || ' "' || learned.learned_value
+                    || '" are placements when the supplier is named like a care provider (for review)'
+            else
+                'not learned: ' || learned.provider_groups || ' provider group(s) took '
                 || cast(round(100 * learned.provider_share) as integer) || '% of the money in '
                 || learned.provider_lines || ' line(s); needed ' || cast(round(100 * learned.min_share) as integer)
                 || '% in ' || {{ var('spend_learned_min_lines', 2) }} || ' lines from '
                 || {{ var('spend_learned_min_providers', 2) }} || ' groups'
-        end as rule
+        end as learned_rule
     from learned
     left join local_authorities
         on learned.la_gss_code = local_authorities.la_gss_code

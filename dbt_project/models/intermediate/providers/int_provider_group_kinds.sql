@@ -69,7 +69,7 @@ per_kind as (
     select
         provider_group_id,
         spend_category,
-        count(distinct urn) as settings,
+        count(distinct urn) as setting_count,
         sum(places) as places,
         bool_and(is_public_sector) as is_public_sector
     from settings
@@ -82,7 +82,7 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by provider_group_id order by places desc, settings desc, spend_category asc
+            partition by provider_group_id order by places desc, setting_count desc, spend_category asc
         ) as kind_rank
     from per_kind
 
@@ -95,7 +95,7 @@ final as (
         max(case when kind_rank = 1 then spend_category end) as main_spend_category,
         string_agg(spend_category, '|' order by spend_category) as spend_categories,
         count(*) > 1 as runs_several_kinds,
-        sum(settings) as settings,
+        sum(setting_count) as setting_count,
         sum(places) as places,
         bool_and(is_public_sector) as is_public_sector
     from ranked

@@ -139,54 +139,61 @@ classified_signatures as (
         learned_value,
         case rule_id
             -- agency staff, legal costs or transport are children's social care only in children's services
-            when 'VOCABULARY_OVERRIDE' then case
-                when
-                    vocabulary_category = 'other children''s social care' and not is_childrens_services
-                    then 'not children''s placements'
-                else vocabulary_category
-            end
+            when 'VOCABULARY_OVERRIDE'
+                then case
+                    when
+                        vocabulary_category = 'other children''s social care' and not is_childrens_services
+                        then 'not children''s placements'
+                    else vocabulary_category
+                end
             -- the kind the words name; for a group running several kinds, one of its kinds that the line's words
             -- hint at, else the kind this council's own words were learned for (or the supplier's name says);
             -- else the group's main kind
-            when 'WHO_IS_PAID' then case
-                when vocabulary_is_placement then vocabulary_category
-                when
-                    supplier_runs_several_kinds
-                    and contains('|' || supplier_spend_categories || '|', '|' || kind_hint || '|')
-                    then kind_hint
-                when
-                    supplier_runs_several_kinds
-                    and contains('|' || supplier_spend_categories || '|', '|' || learned_category || '|')
-                    then learned_category
-                else supplier_spend_category
-            end
-            when 'VOCABULARY' then case
-                when
-                    vocabulary_category = 'other children''s social care' and not is_childrens_services
-                    then 'not children''s placements'
-                else vocabulary_category
-            end
+            when 'WHO_IS_PAID'
+                then case
+                    when vocabulary_is_placement then vocabulary_category
+                    when
+                        supplier_runs_several_kinds
+                        and contains('|' || supplier_spend_categories || '|', '|' || kind_hint || '|')
+                        then kind_hint
+                    when
+                        supplier_runs_several_kinds
+                        and contains('|' || supplier_spend_categories || '|', '|' || learned_category || '|')
+                        then learned_category
+                    else supplier_spend_category
+                end
+            when 'VOCABULARY'
+                then case
+                    when
+                        vocabulary_category = 'other children''s social care' and not is_childrens_services
+                        then 'not children''s placements'
+                    else vocabulary_category
+                end
             -- a school paid under placement words is paid for a special school place
-            when 'LEARNED' then case
-                when supplier_payee = 'school' then 'residential school / SEN' else learned_category
-            end
+            when 'LEARNED'
+                then case
+                    when supplier_payee = 'school' then 'residential school / SEN' else learned_category
+                end
             when 'PAID_TO_A_PERSON' then 'other children''s social care'
             when 'NOT_CHILDRENS_SERVICES' then 'not children''s placements'
             else 'unclassified children''s services'
         end as spend_category,
         case rule_id
             when 'WHO_IS_PAID'
-                then 'supplier''s group runs ' || supplier_spend_categories
-                || coalesce('; ' || vocabulary_field || ': ' || vocabulary_phrase, '')
-                || case
-                    when
-                        supplier_runs_several_kinds and not coalesce(vocabulary_is_placement, false)
-                        and learned_category is not null
-                        then '; ' || learned_field || ' learned as ' || learned_category
-                    else ''
-                end
-            when 'LEARNED' then learned_field || ': ' || learned_value
-                || case when supplier_name_category is not null then ' (and a care provider''s name)' else '' end
+                then
+                    'supplier''s group runs ' || supplier_spend_categories
+                    || coalesce('; ' || vocabulary_field || ': ' || vocabulary_phrase, '')
+                    || case
+                        when
+                            supplier_runs_several_kinds and not coalesce(vocabulary_is_placement, false)
+                            and learned_category is not null
+                            then '; ' || learned_field || ' learned as ' || learned_category
+                        else ''
+                    end
+            when 'LEARNED'
+                then
+                    learned_field || ': ' || learned_value
+                    || case when supplier_name_category is not null then ' (and a care provider''s name)' else '' end
             when 'PAID_TO_A_PERSON' then 'a person paid in children''s services (a carer or a family)'
             else vocabulary_field || ': ' || vocabulary_phrase
         end as rule_detail,

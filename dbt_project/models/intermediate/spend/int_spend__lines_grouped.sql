@@ -65,7 +65,9 @@ name_kinds as (
         ) as kind_rank
     from supplier_names
     inner join name_phrases
-        on contains(regexp_replace(lower(supplier_names.supplier_name), '[^a-z0-9]+', '', 'g'), name_phrases.compact_phrase)
+        on contains(
+            regexp_replace(lower(supplier_names.supplier_name), '[^a-z0-9]+', '', 'g'), name_phrases.compact_phrase
+        )
 
 ),
 

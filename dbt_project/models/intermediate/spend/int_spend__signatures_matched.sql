@@ -36,7 +36,7 @@ signatures as (
         supplier_payee,
         supplier_name_category,
         known_provider_group_id,
-        count(*) as lines,
+        count(*) as line_count,
         sum(amount) as amount,
         sum(abs(amount)) as absolute_amount
     from lines

@@ -9,8 +9,9 @@
 -- spend_learned_min_share_care_names, 0.2, from two groups) speak only for an unknown organisation whose name
 -- is a care provider's (is_learned_for_care_names).
 -- The rule classifies the council's other lines under those words as the placement kind most of that
--- provider money went to (providers that run one kind of setting first), flagged for review. Lines whose words override who is paid (training, rent, adult
--- care) are no evidence. Never across councils: every key holds the LA.
+-- provider money went to (providers that run one kind of setting first), flagged for review. Lines whose words
+-- override who is paid (training, rent, adult care) are no evidence. Never across councils: every key holds
+-- the LA.
 
 with
 
@@ -49,9 +50,9 @@ evidence as (
         la_gss_code,
         learned_field,
         learned_value,
-        sum(lines) as lines,
+        sum(line_count) as line_count,
         sum(absolute_amount) as absolute_amount,
-        coalesce(sum(lines) filter (where is_known_provider), 0) as provider_lines,
+        coalesce(sum(line_count) filter (where is_known_provider), 0) as provider_lines,
         coalesce(sum(absolute_amount) filter (where is_known_provider), 0) as provider_absolute_amount,
         coalesce(sum(amount) filter (where is_known_provider), 0) as provider_amount,
         count(distinct known_provider_group_id) filter (where is_known_provider) as provider_groups
@@ -90,7 +91,7 @@ final as (
         kinds.learned_category,
         evidence.provider_lines,
         cast(evidence.provider_amount as decimal(18, 2)) as provider_amount,
-        evidence.lines,
+        evidence.line_count,
         cast(evidence.absolute_amount as decimal(18, 2)) as absolute_amount,
         cast(
             evidence.provider_absolute_amount / nullif(evidence.absolute_amount, 0) as double

@@ -2,8 +2,9 @@
 -- them, description; classification columns) with the vocabulary phrase that classifies it (seed
 -- spend_vocabulary, lowest priority first, then the longest phrase) and whether a phrase marks it as children's
 -- services (a children's services phrase, a placement kind, or children's social care other than the services
--- bought from whoever runs them). A phrase matches whole words of the value; a value cut short by its publisher ("Special Needs
--- Residential Plac") matches a phrase it is the start of, when it ends inside one of the phrase's words.
+-- bought from whoever runs them). A phrase matches whole words of the value; a value cut short by its publisher
+-- ("Special Needs Residential Plac") matches a phrase it is the start of, when it ends inside one of the
+-- phrase's words.
 
 with
 
@@ -95,7 +96,7 @@ matches as (
     from normalised
     inner join vocabulary
         on
-            (vocabulary.applies_to = normalised.word_role or vocabulary.applies_to = 'any')
+            (normalised.word_role = vocabulary.applies_to or vocabulary.applies_to = 'any')
             and (
                 contains(' ' || normalised.value_words || ' ', ' ' || vocabulary.phrase_words || ' ')
                 or (

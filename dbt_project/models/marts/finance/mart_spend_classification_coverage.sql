@@ -87,8 +87,10 @@ final as (
         per_year.placement_transactions > 0 as placements_found,
         case
             when per_year.placement_transactions = 0
-                then 'no children''s placement spend found in ' || coalesce(local_authorities.la_name, per_year.la_gss_code)
-                || '''s ledgers for ' || per_year.financial_year
+                then
+                    'no children''s placement spend found in '
+                    || coalesce(local_authorities.la_name, per_year.la_gss_code)
+                    || '''s ledgers for ' || per_year.financial_year
         end as note
     from per_year
     left join local_authorities
