@@ -137,9 +137,9 @@ classified_signatures as (
         rule_id,
         learned_field,
         learned_value,
-        case rule_id
+        case
             -- agency staff, legal costs or transport are children's social care only in children's services
-            when 'VOCABULARY_OVERRIDE'
+            when rule_id in ('VOCABULARY_OVERRIDE', 'VOCABULARY')
                 then case
                     when
                         vocabulary_category = 'other children''s social care' and not is_childrens_services
@@ -149,7 +149,7 @@ classified_signatures as (
             -- the kind the words name; for a group running several kinds, one of its kinds that the line's words
             -- hint at, else the kind this council's own words were learned for (or the supplier's name says);
             -- else the group's main kind
-            when 'WHO_IS_PAID'
+            when rule_id = 'WHO_IS_PAID'
                 then case
                     when vocabulary_is_placement then vocabulary_category
                     when
@@ -162,20 +162,13 @@ classified_signatures as (
                         then learned_category
                     else supplier_spend_category
                 end
-            when 'VOCABULARY'
-                then case
-                    when
-                        vocabulary_category = 'other children''s social care' and not is_childrens_services
-                        then 'not children''s placements'
-                    else vocabulary_category
-                end
             -- a school paid under placement words is paid for a special school place
-            when 'LEARNED'
+            when rule_id = 'LEARNED'
                 then case
                     when supplier_payee = 'school' then 'residential school / SEN' else learned_category
                 end
-            when 'PAID_TO_A_PERSON' then 'other children''s social care'
-            when 'NOT_CHILDRENS_SERVICES' then 'not children''s placements'
+            when rule_id = 'PAID_TO_A_PERSON' then 'other children''s social care'
+            when rule_id = 'NOT_CHILDRENS_SERVICES' then 'not children''s placements'
             else 'unclassified children''s services'
         end as spend_category,
         case rule_id
