@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/spend_classification.py --db WAREHOUSE --label new
     .venv/bin/python bench/spend_classification.py --db WAREHOUSE --label old --project OLD_TREE/dbt_project
-        [--lines 20000000] [--las 150] [--suppliers 300000] [--keep DIR]
+        [--lines 20000000] [--las 150] [--suppliers 300000] [--memory-limit 4GB] [--keep DIR [--reuse]]
+        [--note TEXT]
 
 WAREHOUSE is a built warehouse holding the Ofsted registers and the reference tables (the demo build will do);
 it is copied, never changed. The dbt project (--project, default this repo's dbt_project) is copied too, without
@@ -21,7 +22,14 @@ resource_type:seed`: the classification and everything it reads (provider resolu
 selection that means the same in the old (regex rules, ae46450) and the new (vocabulary, who is paid, learned
 words) trees. Measured: wall time and the peak RSS of that dbt process (os.wait4 on it, so the seed run does
 not count), rows of int_spend__lines_classified, lines by rule_id, and dbt's per-model timings
-(target/run_results.json).
+(target/run_results.json). A failed run (DuckDB out of memory, or the process killed) is recorded too, with
+the model it was building.
+
+DuckDB takes up to 80% of the machine's RAM by default and keeps what it reads and writes cached up to that, so
+the peak RSS of a default run says how much it took, not how much it needs: --memory-limit sets memory_limit in
+the copied profile, so old and new can be compared under the same cap (the 4 GB target as the cap: does the
+build run within it, and how long does it take?). --keep DIR --reuse runs another project on the lines an
+earlier run synthesised in DIR (the same lines for old and new, without synthesising them again).
 
 Results go to bench/results/spend_classification.json, one entry per --label (other labels kept); once both
 "old" and "new" are there, the ratio of their wall times is written beside the targets (new within 1.2x of
@@ -44,6 +52,7 @@ from importlib import metadata
 from pathlib import Path
 
 import duckdb
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).parent / "dbt"
@@ -455,6 +464,21 @@ def model_timings(project: Path) -> list[dict]:
     return sorted(rows, key=lambda r: r["s"], reverse=True)
 
 
+def limit_memory(project: Path, memory_limit: str) -> None:
+    """Set DuckDB's memory_limit in the copied project's profile (default: 80% of the machine's RAM)."""
+    profiles = project / "profiles.yml"
+    config = yaml.safe_load(profiles.read_text())
+    for profile in config.values():
+        for output in profile.get("outputs", {}).values():
+            output.setdefault("settings", {})["memory_limit"] = memory_limit
+    profiles.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def failed_model(log: Path) -> str | None:
+    started = [line for line in log.read_text().splitlines() if " START " in line]
+    return started[-1].split(" model ")[-1].split(" ")[0] if started else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, required=True, help="a built warehouse (copied, never changed)")
@@ -464,47 +488,71 @@ def main() -> None:
     parser.add_argument("--suppliers", type=int, default=300_000, help="distinct supplier names drawn from")
     parser.add_argument("--label", required=True, help="the entry written, e.g. old or new")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    parser.add_argument("--reuse", action="store_true",
+                        help="the --keep folder already holds a warehouse this script synthesised with the same "
+                             "--lines, --las and --suppliers: run dbt on it again (saves the copy and synthesis)")
+    parser.add_argument("--memory-limit", help="DuckDB memory_limit for the dbt run, e.g. 4GB (default: DuckDB's)")
+    parser.add_argument("--note", help="a remark stored with the entry")
     args = parser.parse_args()
+    if args.reuse and not args.keep:
+        parser.error("--reuse needs --keep")
     source_project = args.project.resolve()
+    params = {"lines": args.lines, "las": args.las, "suppliers": args.suppliers, "db": str(args.db.resolve())}
     with tempfile.TemporaryDirectory(prefix="bench-spend-") as tmp:
         work = args.keep.resolve() if args.keep else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         db = work / "warehouse.duckdb"
-        shutil.copy(args.db, db)
+        synthesis_file = work / "synthesis.json"
         project = work / "dbt_project"
         if project.exists():
             shutil.rmtree(project)
         shutil.copytree(source_project, project, ignore=shutil.ignore_patterns("target", "logs"))
+        if args.memory_limit:
+            limit_memory(project, args.memory_limit)
         env = {**os.environ, "WAREHOUSE_DB": str(db)}
-        start = time.perf_counter()
-        key_sql = organisation_key_sql(project, env)
-        with duckdb.connect(str(db)) as con:
-            facts = synthesise(con, key_sql, args.lines, args.las, args.suppliers)
-        synth_s = time.perf_counter() - start
-        print(f"synthesised {facts['lines']} lines in {synth_s:.0f} s", flush=True)
+        if args.reuse:
+            saved = json.loads(synthesis_file.read_text()) if synthesis_file.exists() else {}
+            if saved.get("params") != params or not db.exists():
+                raise SystemExit(f"--reuse: {work} holds no warehouse synthesised with {params}")
+            facts, synth_s = saved["facts"], saved["s"]
+        else:
+            synthesis_file.unlink(missing_ok=True)
+            shutil.copy(args.db, db)
+            start = time.perf_counter()
+            key_sql = organisation_key_sql(project, env)
+            with duckdb.connect(str(db)) as con:
+                facts = synthesise(con, key_sql, args.lines, args.las, args.suppliers)
+            synth_s = time.perf_counter() - start
+            synthesis_file.write_text(json.dumps({"params": params, "facts": facts, "s": synth_s}, indent=2))
+            print(f"synthesised {facts['lines']} lines in {synth_s:.0f} s", flush=True)
 
         _, seed_rss, code = timed_dbt(["seed", "--profiles-dir", "."], project, env, work / "dbt_seed.log")
         if code:
             raise SystemExit(f"dbt seed failed, see {work / 'dbt_seed.log'}")
         load = os.getloadavg()
+        (project / "target" / "run_results.json").unlink(missing_ok=True)
         wall, peak_mb, code = timed_dbt(
             ["run", "--profiles-dir", ".", "--select", "+int_spend__lines_classified", "+int_spend__lines_grouped",
              "--exclude", "path:models/staging", "resource_type:seed"], project, env, work / "dbt_run.log")
+        run = {"status": "ok" if code == 0 else f"failed (exit code {code})", "wall_s": round(wall, 1),
+               "peak_rss_mb": round(peak_mb)}
         if code:
             print((work / "dbt_run.log").read_text()[-4000:], file=sys.stderr)
-            raise SystemExit("dbt run failed")
-        timings = model_timings(project)
-        with duckdb.connect(str(db), read_only=True) as con:
-            rows = con.execute("select count(*) from intermediate.int_spend__lines_classified").fetchone()[0]
-            has_rule = con.execute("""
-                select count(*) from information_schema.columns
-                where table_schema = 'intermediate' and table_name = 'int_spend__lines_classified'
-                  and column_name = 'rule_id'
-            """).fetchone()[0]
-            by_rule = dict(con.execute("""
-                select coalesce(rule_id, '(none)'), count(*) from intermediate.int_spend__lines_classified
-                group by all order by 2 desc
-            """).fetchall()) if has_rule else None
+            run["failed_in_model"] = failed_model(work / "dbt_run.log")
+        timings = model_timings(project) if (project / "target" / "run_results.json").exists() else []
+        rows, by_rule = None, None
+        if code == 0:
+            with duckdb.connect(str(db), read_only=True) as con:
+                rows = con.execute("select count(*) from intermediate.int_spend__lines_classified").fetchone()[0]
+                has_rule = con.execute("""
+                    select count(*) from information_schema.columns
+                    where table_schema = 'intermediate' and table_name = 'int_spend__lines_classified'
+                      and column_name = 'rule_id'
+                """).fetchone()[0]
+                by_rule = dict(con.execute("""
+                    select coalesce(rule_id, '(none)'), count(*) from intermediate.int_spend__lines_classified
+                    group by all order by 2 desc
+                """).fetchall()) if has_rule else None
 
     entry = {
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -512,33 +560,40 @@ def main() -> None:
         "lines": facts["lines"], "las": facts["las"], "distinct_suppliers": facts["distinct_suppliers"],
         "synthesis": {k: v for k, v in facts.items() if k not in ("lines", "las", "distinct_suppliers")}
         | {"s": round(synth_s, 1)},
-        "wall_s": round(wall, 1), "peak_rss_mb": round(peak_mb), "seed_peak_rss_mb": round(seed_rss),
+        "duckdb_memory_limit": args.memory_limit or "default (80% of RAM)",
+        **run, "seed_peak_rss_mb": round(seed_rss),
         "rows_classified": rows, "lines_by_rule_id": by_rule,
         "models_slowest": timings[:12], "models": len(timings),
         "load_average_before_run": [round(x, 2) for x in load],
-        "machine": {"cpus": os.cpu_count(), "duckdb": duckdb.__version__, "dbt_core": metadata.version("dbt-core"),
+        "machine": {"cpus": os.cpu_count(), "memory_gb": round(os.sysconf("SC_PAGE_SIZE")
+                                                                * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+                    "duckdb": duckdb.__version__, "dbt_core": metadata.version("dbt-core"),
                     "dbt_duckdb": metadata.version("dbt-duckdb"), "platform": platform.platform(),
                     "python": platform.python_version()},
     }
+    if args.note:
+        entry["note"] = args.note
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     runs = results.get("runs", {})
     runs[args.label] = entry
     results = {"note": NOTE, "runs": runs}
-    if "old" in runs and "new" in runs:
-        old, new = runs["old"], runs["new"]
+    old, new = runs.get("old"), runs.get("new")
+    if old and new and old["status"] == new["status"] == "ok":
         ratio = new["wall_s"] / old["wall_s"]
         results |= {
             "ratio_new_over_old_wall": round(ratio, 2),
             "targets": TARGETS,
             "within_targets": {"ratio": ratio <= TARGETS["ratio"],
                                "peak_rss_mb": new["peak_rss_mb"] <= TARGETS["peak_rss_mb"]},
-            "comparable": old["lines"] == new["lines"] and old["las"] == new["las"],
+            "comparable": all(old[k] == new[k] for k in ("lines", "las", "duckdb_memory_limit")),
         }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps({args.label: {k: entry[k] for k in ("lines", "distinct_suppliers", "wall_s", "peak_rss_mb",
-                                                          "rows_classified", "lines_by_rule_id")},
+    print(json.dumps({args.label: {k: entry.get(k) for k in ("status", "lines", "distinct_suppliers", "wall_s",
+                                                              "peak_rss_mb", "rows_classified", "lines_by_rule_id")},
                       **{k: v for k, v in results.items() if k not in ("runs", "note")}}, indent=2))
+    if code:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -46,11 +46,17 @@ name_phrases as (
 
 ),
 
+-- what a supplier's name says, judged once per distinct name rather than once per line
 supplier_names as (
 
-    select distinct supplier_name
-    from lines
-    where supplier_name is not null
+    select
+        supplier_name,
+        {{ public_body_kind('supplier_name') }} as supplier_public_body
+    from (
+        select distinct supplier_name
+        from lines
+        where supplier_name is not null
+    ) as distinct_names
 
 ),
 
@@ -86,11 +92,13 @@ grouped as (
             else resolved.link_method
         end as provider_group_method,
         case when not lines.is_supplier_withheld then resolved.link_score end as provider_group_score,
-        {{ public_body_kind('lines.supplier_name') }} as supplier_public_body,
+        supplier_names.supplier_public_body,
         name_kinds.category as supplier_name_category
     from lines
     left join resolved
         on lines.supplier_key = resolved.match_key
+    left join supplier_names
+        on lines.supplier_name = supplier_names.supplier_name
     left join name_kinds
         on lines.supplier_name = name_kinds.supplier_name and name_kinds.kind_rank = 1
 
