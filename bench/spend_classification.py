@@ -16,7 +16,8 @@ description where a council publishes no expense type, amounts with pennies and 
 The columns and their types are the ones the copied warehouse's staging table has (plus a varchar
 classification if it has none).
 
-Then, in the copied project with WAREHOUSE_DB pointing at the copied warehouse, `dbt seed` runs (not timed) and
+Then, in the copied project with WAREHOUSE_DB pointing at the copied warehouse, `dbt seed --full-refresh` runs
+(not timed; a full refresh, so one project's seeds load over the other's in a reused warehouse) and
 then, timed, `dbt run --select +int_spend__lines_classified +int_spend__lines_grouped --exclude path:models/staging
 resource_type:seed`: the classification and everything it reads (provider resolution and groups included), a
 selection that means the same in the old (regex rules, ae46450) and the new (vocabulary, who is paid, learned
@@ -43,6 +44,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -451,7 +453,12 @@ def timed_dbt(args: list[str], cwd: Path, env: dict, log: Path) -> tuple[float, 
     with log.open("w") as out:
         start = time.perf_counter()
         process = subprocess.Popen([str(DBT), *args], cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        except BaseException:  # stopped (Ctrl-C, SIGTERM): no dbt left behind holding the warehouse's lock
+            process.kill()
+            process.wait()
+            raise
         wall = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
     return wall, usage.ru_maxrss / 1024, process.returncode
@@ -494,6 +501,11 @@ def main() -> None:
     parser.add_argument("--memory-limit", help="DuckDB memory_limit for the dbt run, e.g. 4GB (default: DuckDB's)")
     parser.add_argument("--note", help="a remark stored with the entry")
     args = parser.parse_args()
+    def stop(signum: int, frame: object) -> None:
+        print(f"{datetime.now().isoformat(timespec='seconds')}: stopped by signal {signum}", file=sys.stderr,
+              flush=True)
+        sys.exit(128 + signum)
+    signal.signal(signal.SIGTERM, stop)
     if args.reuse and not args.keep:
         parser.error("--reuse needs --keep")
     source_project = args.project.resolve()
@@ -526,7 +538,7 @@ def main() -> None:
             synthesis_file.write_text(json.dumps({"params": params, "facts": facts, "s": synth_s}, indent=2))
             print(f"synthesised {facts['lines']} lines in {synth_s:.0f} s", flush=True)
 
-        _, seed_rss, code = timed_dbt(["seed", "--profiles-dir", "."], project, env, work / "dbt_seed.log")
+        _, seed_rss, code = timed_dbt(["seed", "--profiles-dir", ".", "--full-refresh"], project, env, work / "dbt_seed.log")
         if code:
             raise SystemExit(f"dbt seed failed, see {work / 'dbt_seed.log'}")
         load = os.getloadavg()
