@@ -108,6 +108,12 @@ def demo_region(tmp_path_factory) -> DemoRegion:
 
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory, dbt_manifest, demo_region) -> Build:
+    # A developer iterating on tests of the demo build may point at one already built (never set in CI).
+    reuse = os.environ.get("WAREHOUSE_TEST_DEMO_BUILD")
+    if reuse:
+        db = Path(reuse)
+        log = db.parent / "build.log"
+        return Build(db, 0, log.read_text() if log.exists() else "")
     db = tmp_path_factory.mktemp("demo") / "warehouse.duckdb"
     return run_build(demo_region.inbox, db)
 

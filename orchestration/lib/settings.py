@@ -36,3 +36,29 @@ def docs_dir() -> Path:
 
 def gx_root() -> Path:
     return build_dir() / "gx"
+
+
+def published_dir() -> Path:
+    return build_dir() / "published"
+
+
+def published_versions_kept() -> int:
+    """How many published versions stay under warehouse/published/versions/ (WAREHOUSE_PUBLISHED_VERSIONS)."""
+    return max(1, int(os.environ.get("WAREHOUSE_PUBLISHED_VERSIONS") or 7))
+
+
+def exports_dir() -> Path:
+    return build_dir() / "exports"
+
+
+def reports_dir() -> Path:
+    return build_dir() / "reports"
+
+
+def export_groupings() -> set[str] | None:
+    """Which groupings get exports and a report (WAREHOUSE_EXPORTS: names or folder names, comma-separated;
+    `none` for none). Unset: every region and configured consortium."""
+    value = (os.environ.get("WAREHOUSE_EXPORTS") or "").strip()
+    if not value:
+        return None
+    return {part.strip().lower() for part in value.split(",") if part.strip()} - {"none"}

@@ -32,3 +32,8 @@ class WarehouseResource(dg.ConfigurableResource):
             yield con
         finally:
             con.close()
+
+
+def sql_path(path: Path | str) -> str:
+    """A file path as a DuckDB string literal, for the statements that take no parameter (ATTACH, COPY ... TO)."""
+    return "'" + str(path).replace("'", "''") + "'"
