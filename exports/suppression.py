@@ -8,6 +8,8 @@ Rules come from each mart column's `meta: suppress:` in the dbt docs (exports/ma
   suppress: {summed_by: [k1, k2]}          a count whose sum over the rows sharing k1, k2 is published elsewhere
                                            (another mart, another sheet): no such group may hold exactly one
                                            suppressed cell
+  total_of and summed_by also take a list of lists, for a count that totals several sets of parts (children
+  looked after = the placement types = the age bands) or is summed along several keys.
 Secondary cells are the smallest unsuppressed counts of the equation or group, so the least is hidden. Everything is
 column-wise pandas: no loop over rows.
 """
@@ -24,18 +26,34 @@ SMALLEST_SHOWN = 5
 _MAX_ROUNDS = 20
 
 
-def _rules(mart: str) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]], dict[str, list[str]]]:
-    counts, derived, totals, sums = [], {}, {}, {}
+Pairs = list[tuple[str, list[str]]]
+
+
+def _lists(value) -> list[list[str]]:
+    """[a, b] -> [[a, b]]; [[a, b], [c]] stays."""
+    value = list(value or [])
+    if not value:
+        return []
+    return [list(v) for v in value] if value and all(isinstance(v, (list, tuple)) for v in value) else [value]
+
+
+def _pairs(mapping: dict[str, list] | Pairs | None) -> Pairs:
+    if not mapping:
+        return []
+    items = mapping.items() if isinstance(mapping, dict) else mapping
+    return [(column, parts) for column, value in items for parts in _lists(value)]
+
+
+def _rules(mart: str) -> tuple[list[str], dict[str, list[str]], Pairs, Pairs]:
+    counts, derived, totals, sums = [], {}, [], []
     for column, rule in mart_docs()[mart].suppression.items():
         rule = {"count": True} if rule == "count" else dict(rule or {})
         if "derived_from" in rule:
             derived[column] = list(rule["derived_from"])
             continue
         counts.append(column)
-        if "total_of" in rule:
-            totals[column] = list(rule["total_of"])
-        if "summed_by" in rule:
-            sums[column] = list(rule["summed_by"])
+        totals += [(column, parts) for parts in _lists(rule.get("total_of"))]
+        sums += [(column, keys) for keys in _lists(rule.get("summed_by"))]
     return counts, derived, totals, sums
 
 
@@ -47,10 +65,10 @@ def _smallest_unsuppressed(values: pd.DataFrame, mask: pd.DataFrame) -> pd.Serie
 
 
 def suppression_mask(frame: pd.DataFrame, counts: list[str], derived: dict[str, list[str]] | None = None,
-                     totals: dict[str, list[str]] | None = None,
-                     sums: dict[str, list[str]] | None = None) -> pd.DataFrame:
-    """True where a cell is to be shown as "c"."""
-    derived, totals, sums = derived or {}, totals or {}, sums or {}
+                     totals: dict[str, list] | Pairs | None = None,
+                     sums: dict[str, list] | Pairs | None = None) -> pd.DataFrame:
+    """True where a cell is to be shown as "c". totals/sums: {column: parts or keys (or lists of them)} or pairs."""
+    derived, totals, sums = derived or {}, _pairs(totals), _pairs(sums)
     counts = [c for c in counts if c in frame.columns]
     numbers = (frame[counts].apply(pd.to_numeric, errors="coerce").astype("float64") if counts
                else pd.DataFrame(index=frame.index))
@@ -59,7 +77,7 @@ def suppression_mask(frame: pd.DataFrame, counts: list[str], derived: dict[str, 
         mask[counts] = ((numbers >= 1) & (numbers < SMALLEST_SHOWN)).to_numpy(dtype=bool)
     for _ in range(_MAX_ROUNDS):
         changed = False
-        for total, parts in totals.items():
+        for total, parts in totals:
             cells = [c for c in [total, *parts] if c in numbers.columns]
             if len(cells) < 2:
                 continue
@@ -69,7 +87,7 @@ def suppression_mask(frame: pd.DataFrame, counts: list[str], derived: dict[str, 
                 for column in pick.unique():
                     mask.loc[pick.index[pick == column], column] = True
                 changed = True
-        for column, keys in sums.items():
+        for column, keys in sums:
             keys = [k for k in keys if k in frame.columns]
             if column not in numbers.columns or not keys:
                 continue
@@ -102,8 +120,8 @@ def apply_mask(frame: pd.DataFrame, mask: pd.DataFrame) -> pd.DataFrame:
 
 
 def suppress_counts(frame: pd.DataFrame, counts: list[str], derived: dict[str, list[str]] | None = None,
-                    totals: dict[str, list[str]] | None = None,
-                    sums: dict[str, list[str]] | None = None) -> pd.DataFrame:
+                    totals: dict[str, list] | Pairs | None = None,
+                    sums: dict[str, list] | Pairs | None = None) -> pd.DataFrame:
     """A copy of frame with "c" in every suppressed cell (object dtype in those columns)."""
     return apply_mask(frame, suppression_mask(frame, counts, derived, totals, sums))
 

@@ -168,6 +168,36 @@ def test_published_marts_are_a_copy_of_the_warehouse_marts(demo_build, con):
                             "where schema_name in ('raw', 'staging', 'audit')").fetchone()[0] == 0
 
 
+def test_each_publication_is_kept_whole_as_a_version_with_parquet(demo_build, con):
+    published = demo_build.db.parent / "published"
+    versions = sorted(p for p in (published / "versions").iterdir() if not p.name.startswith("."))
+    assert len(versions) == 1
+    tables = {t for (t,) in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'marts'").fetchall()}
+    assert {p.stem for p in (versions[0] / "parquet").glob("*.parquet")} == tables
+    assert (published / "parquet").resolve() == (versions[0] / "parquet").resolve()
+    assert (versions[0] / "warehouse.duckdb").read_bytes() == (published / "warehouse.duckdb").read_bytes()
+    import pyarrow.parquet as pq
+    for table in ("mart_la_sufficiency", "mart_provider_group_spend", "dim_provider"):
+        parquet = pq.read_table(published / "parquet" / f"{table}.parquet")
+        assert parquet.num_rows == con.execute(f"select count(*) from marts.{table}").fetchone()[0]
+        assert parquet.column_names == [c for (c,) in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ? "
+            "order by ordinal_position", [table]).fetchall()]
+
+
+def test_only_the_newest_versions_are_kept(tmp_path, monkeypatch):
+    from orchestration.defs.publish.assets import _keep_newest_versions
+
+    monkeypatch.setenv("WAREHOUSE_PUBLISHED_VERSIONS", "2")
+    for name in ("2026-12-01T060000.000000Z", "2026-12-03T060000.000000Z", "2026-12-02T060000.000000Z",
+                 ".2026-12-04T060000.000000Z.building"):
+        (tmp_path / name).mkdir()
+    assert _keep_newest_versions(tmp_path) == ["2026-12-03T060000.000000Z", "2026-12-02T060000.000000Z"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".2026-12-04T060000.000000Z.building",
+                                                          "2026-12-02T060000.000000Z", "2026-12-03T060000.000000Z"]
+
+
 def test_bad_files_are_named_in_the_build_summary_and_others_still_load(tmp_path):
     inbox = tmp_path / "inbox"
     (inbox / "ofsted").mkdir(parents=True)

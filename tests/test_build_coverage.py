@@ -238,3 +238,21 @@ def test_the_regions_figures_for_that_year_are_marked_incomplete(region_builds):
     assert rows[("Eastern Region", 2025)] == (11, 10, False)
     assert rows[("East of England", 2024)] == (11, 11, True)
     assert "Missing" not in flawed.output.split("East of England")[0][-200:]  # held back, not reported missing
+
+
+def test_the_workbook_says_on_its_first_page_that_essex_is_held_back(region_builds):
+    import openpyxl
+
+    flawed, _ = region_builds
+    books = {openpyxl.load_workbook(p, read_only=True)["cover"]["A1"].value.split(" (")[0]: p
+             for p in (flawed.db.parent / "exports").glob("*/*.xlsx")}
+    cover = list(openpyxl.load_workbook(books["East of England"], read_only=True)["cover"]
+                 .iter_rows(max_row=12, values_only=True))
+    at = next(i for i, row in enumerate(cover) if row[0] == "Completeness")
+    completeness = [row[1] for row in cover[at:] if isinstance(row[1], str)]
+    assert completeness[0].startswith("INCOMPLETE")
+    assert any("ssda903 return of Essex for 2025 held back" in line for line in completeness), completeness
+    # a region the held-back return is no part of says it is complete
+    london = list(openpyxl.load_workbook(books["London"], read_only=True)["cover"].iter_rows(max_row=6,
+                                                                                          values_only=True))
+    assert london[4][1] == "Every return of the grouping's authorities in the inbox was included."

@@ -330,6 +330,8 @@ CLEAN_COLUMNS = {"calderdale": ("Date", "Net Amount", "Supplier(Beneficiary) Nam
 CASE_HEADER = ["Body name", "Body", "Date", "Transaction number", "Amount", "Supplier name", "Service area",
                "Expense type"]
 UNKNOWN_SUPPLIER = "Zephyr Horizons Care Ltd"
+# A supplier named to attack whoever opens an export in a spreadsheet (tests/test_exports.py).
+FORMULA_SUPPLIER = '=HYPERLINK("http://example.invalid/","Invoice")'
 CASE_FILES = {"Leeds_spend_2023-06.csv", "Wakefield_spend_2023-06.csv", "Kirklees_spend_2023-06.csv"}
 
 
@@ -418,6 +420,8 @@ def _add_classification_cases(inbox: Path) -> None:
         ["Wakefield Council", "Wakefield", "13/06/2023", "W1", "4000.00", UNKNOWN_SUPPLIER, "Childrens Services",
          "Third Party Payments"],
         ["Wakefield Council", "Wakefield", "14/06/2023", "W2", "800.00", "Acme Stationery Ltd", "Corporate",
+         "Stationery"],
+        ["Wakefield Council", "Wakefield", "15/06/2023", "W3", "650.00", FORMULA_SUPPLIER, "Corporate",
          "Stationery"],
     ]
     kirklees = [
@@ -552,3 +556,26 @@ def test_an_inbox_of_ledgers_alone_publishes_and_registers_find_more(ledgers_onl
     with_registers = sum(amount for f, amount in db.execute(query).fetchall() if Path(f).name in shared)
     assert published > 0
     assert with_registers > alone
+
+
+def test_a_supplier_named_like_a_formula_is_inert_text_in_every_export(spend_build):
+    """Wakefield's made-up ledger pays a supplier called =HYPERLINK(...): every workbook cell, CSV field and
+    Parquet value that carries it starts with an apostrophe, and the workbook holds it as text, not a formula."""
+    import openpyxl
+    import pyarrow.parquet as pq
+
+    folder = spend_build[1].db.parent / "exports"
+    book_path = next(p for p in folder.glob("*/*.xlsx")
+                     if "Yorkshire and The Humber" in openpyxl.load_workbook(p, read_only=True)["cover"]["A1"].value)
+    book = openpyxl.load_workbook(book_path)
+    cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row
+             if isinstance(cell.value, str) and "HYPERLINK(" in cell.value]
+    assert cells, "the supplier reached no sheet"
+    assert all(cell.data_type == "s" and cell.value == "'" + FORMULA_SUPPLIER for cell in cells), \
+        [(c.parent.title, c.coordinate, c.data_type, c.value) for c in cells]
+    for path in (book_path.parent / "csv").glob("*.csv"):
+        for record in csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")):
+            assert all(not field.startswith("=") for field in record), (path.name, record)
+    for path in (book_path.parent / "parquet").glob("*.parquet"):
+        for column in pq.read_table(path).columns:
+            assert not any(isinstance(v, str) and v.startswith("=") for v in column.to_pylist()), path.name

@@ -4,8 +4,6 @@ Both read only the published copy (never the working warehouse), after it is swa
 what leads query; a grouping with no data still gets its files, saying so.
 """
 
-from __future__ import annotations
-
 from datetime import datetime, timezone
 
 import dagster as dg
