@@ -30,13 +30,18 @@ class Build:
         return duckdb.connect(str(self.db), read_only=True)
 
 
-def run_build(inbox: Path, db: Path, extra_env: dict | None = None) -> Build:
-    """The CLI behind `make build`, in a subprocess, with its own Dagster instance beside the DuckDB file."""
+def run_build(inbox: Path, db: Path, extra_env: dict | None = None, exports: str = "none",
+              docs: bool = False) -> Build:
+    """The CLI behind `make build`, in a subprocess, with its own Dagster instance beside the DuckDB file.
+
+    Exports, reports and docs take a minute a build: only the builds whose tests read them write them
+    (exports: WAREHOUSE_EXPORTS, "" = every grouping as in production; docs: WAREHOUSE_DOCS)."""
     dagster_home = db.parent / "dagster_home"
     dagster_home.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "dagster.yaml", dagster_home / "dagster.yaml")
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "false",
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **(extra_env or {})}
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "WAREHOUSE_EXPORTS": exports,
+           "WAREHOUSE_DOCS": "1" if docs else "0", **(extra_env or {})}
     env.pop("WAREHOUSE_DB", None)
     env.pop("WAREHOUSE_INBOX", None)
     completed = subprocess.run(
@@ -115,7 +120,7 @@ def demo_build(tmp_path_factory, dbt_manifest, demo_region) -> Build:
         log = db.parent / "build.log"
         return Build(db, 0, log.read_text() if log.exists() else "")
     db = tmp_path_factory.mktemp("demo") / "warehouse.duckdb"
-    return run_build(demo_region.inbox, db)
+    return run_build(demo_region.inbox, db, exports="", docs=True)  # everything a production build writes
 
 
 @pytest.fixture(scope="session")

@@ -168,7 +168,8 @@ def _link(src, dst):
 def region_builds(tmp_path_factory, demo_region, dbt_manifest):
     """(build with Essex's 2025 return replaced by the flawed samples, build without any Essex 2025 return)."""
     flawed_base, without_base = tmp_path_factory.mktemp("flawed-essex"), tmp_path_factory.mktemp("no-essex-2025")
-    flawed = run_build(_region_inbox(flawed_base, demo_region, LIIA_SAMPLES), flawed_base / "wh" / "warehouse.duckdb")
+    flawed = run_build(_region_inbox(flawed_base, demo_region, LIIA_SAMPLES), flawed_base / "wh" / "warehouse.duckdb",
+                       exports="East of England,London")
     without = run_build(_region_inbox(without_base, demo_region, None), without_base / "wh" / "warehouse.duckdb")
     return flawed, without
 

@@ -62,3 +62,8 @@ def export_groupings() -> set[str] | None:
     if not value:
         return None
     return {part.strip().lower() for part in value.split(",") if part.strip()} - {"none"}
+
+
+def build_docs() -> bool:
+    """Whether a build writes the dbt docs and GX Data Docs sites (WAREHOUSE_DOCS=0 skips them; default yes)."""
+    return (os.environ.get("WAREHOUSE_DOCS") or "1").strip().lower() not in ("0", "no", "false", "off")
