@@ -20,7 +20,7 @@ DBT := cd dbt_project && $(BIN)/dbt
 DEMO_TRUTH ?= $(CURDIR)/demo_truth
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: install demo demo-inbox build ui test lint manifest docs clean
+.PHONY: install demo demo-inbox build ui test lint manifest docs clean lineage browser
 
 # .venv from the committed lock file (hashes checked); rebuilt when the lock changes.
 $(BIN)/.installed: requirements.lock pyproject.toml
@@ -50,26 +50,53 @@ demo-inbox: install
 
 demo: manifest $(DAGSTER_HOME)/dagster.yaml demo-inbox
 	WAREHOUSE_INBOX=$(CURDIR)/inbox $(BIN)/python -m orchestration.cli build
-	$(MAKE) --no-print-directory docs
 
 build: manifest $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m orchestration.cli build
-	$(MAKE) --no-print-directory docs
+
+# The source records behind one mart row (README, "Tracing a figure"), from the warehouse DB (read-only):
+#   make lineage MART=mart_provider_group_spend \
+#     WHERE="grouping_name = 'Eastern Region' and financial_year = '2023-24' and provider_group_id = 'org-41a271068f48'"
+# WHERE holds one or more conditions joined by `and` (text values in single quotes); OUT=file.csv overrides the
+# default CSV (lineage/<mart>-<timestamp>.csv beside the DB). The values reach the CLI through the environment,
+# never through the shell's parsing of the command line.
+lineage: export LINEAGE_MART = $(value MART)
+lineage: export LINEAGE_WHERE = $(value WHERE)
+lineage: export LINEAGE_OUT = $(value OUT)
+lineage: manifest
+	@if [ -z "$$LINEAGE_MART" ] || [ -z "$$LINEAGE_WHERE" ]; then \
+		echo "usage: make lineage MART=<mart> WHERE=\"column = 'value' [and column = 'value' ...]\" [OUT=file.csv] [DB=file]"; \
+		exit 2; fi
+	$(BIN)/python -m orchestration.cli lineage "$$LINEAGE_MART" --where "$$LINEAGE_WHERE" $${LINEAGE_OUT:+--out "$$LINEAGE_OUT"}
 
 ui: manifest $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -m orchestration.definitions
 
+# Every build writes both sites (the docs/dbt asset, the GX checks); this rewrites them for an existing warehouse:
+# dbt docs as one static page, GX Data Docs with their libraries copied in. Both open from file:// with no network.
 docs: manifest
-	mkdir -p $(dir $(WAREHOUSE_DB))docs
-	$(DBT) docs generate --quiet --profiles-dir . --target-path $(dir $(WAREHOUSE_DB))docs/dbt
-	@echo "dbt docs: $(dir $(WAREHOUSE_DB))docs/dbt/index.html   GX Data Docs: $(dir $(WAREHOUSE_DB))docs/gx/index.html"
+	$(BIN)/python -m orchestration.defs.docs.assets
 
 lint: manifest
 	$(BIN)/sqlfluff lint dbt_project/models
 
+# Debian's chromium for the browser tests (tests/browser.py drives it through playwright; never a browser that
+# playwright downloads). Installed with apt when missing and we are root, as in CI; otherwise says how.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the browser tests (apt-get install chromium)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq >/dev/null && \
+		apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null; \
+	else \
+		echo "The browser tests need chromium: install your distribution's package as root" \
+			"(Debian/Ubuntu: apt-get install chromium), then run make test again." >&2; \
+	fi
+
 # pytest builds a fresh warehouse from the bundled inbox through the real Dagster job (dbt build with every
 # dbt test, every GX suite as a blocking asset check) and asserts that all of it passed.
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest
 
 clean:

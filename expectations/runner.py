@@ -15,6 +15,8 @@ import great_expectations as gx
 import pandas as pd
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
+from expectations.offline_docs import make_offline
+
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 DATASOURCE = "warehouse_frames"
@@ -55,7 +57,8 @@ class SuiteRunner:
     def __init__(self, gx_root: Path, docs_dir: Path):
         Path(gx_root).mkdir(parents=True, exist_ok=True)
         Path(docs_dir).mkdir(parents=True, exist_ok=True)
-        self.context = _context(str(Path(gx_root).resolve()), str(Path(docs_dir).resolve()))
+        self.docs_dir = Path(docs_dir).resolve()
+        self.context = _context(str(Path(gx_root).resolve()), str(self.docs_dir))
 
     def validate(self, suite: gx.ExpectationSuite, frame: pd.DataFrame, batch: str,
                  failing_rows: bool = False) -> SuiteOutcome:
@@ -95,4 +98,6 @@ class SuiteRunner:
                             rows if not result.success else None)
 
     def build_docs(self) -> None:
+        """GX Data Docs, with the libraries GX takes from CDNs copied in, so that they open with no network."""
         self.context.build_data_docs(site_names=[DOCS_SITE])
+        make_offline(self.docs_dir)

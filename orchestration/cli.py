@@ -49,6 +49,7 @@ def _summarise(db: Path) -> list[tuple]:
 # Inbox folders an ingest asset reads today; the others of the contract get theirs in later issues.
 LOADED_FOLDERS = {"ofsted", "ssda903", "placement_costs", "spend"}
 PUBLISHED_WITH_HOLDS = 3
+AFTER_PUBLISHING = {"docs__dbt", "exports__groupings"}  # step keys of the assets downstream of the publication
 
 
 def _coverage(db: Path) -> tuple[list[str], list[tuple], list[tuple]]:
@@ -102,6 +103,10 @@ def build(inbox: str | None, db: str | None) -> int:
         run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("WAREHOUSE_LOG_LEVEL", "INFO")}}}},
     )
     failed_steps = [event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
+    # Docs, exports and reports are written from what was just published: their failure leaves the publication
+    # standing (the exit code says what was published) and is printed loudly below.
+    failed_outputs = [step for step in failed_steps if step in AFTER_PUBLISHING]
+    failed_steps = [step for step in failed_steps if step not in AFTER_PUBLISHING]
     failed_checks = []
     evaluations = result.get_asset_check_evaluations()
     print(f"\nAsset checks: {sum(e.passed for e in evaluations)} passed, {sum(not e.passed for e in evaluations)} failed")
@@ -132,6 +137,9 @@ def build(inbox: str | None, db: str | None) -> int:
         return 1
     absent, not_as_sent, missing = _coverage(db_path)
     print(f"\nPublished marts (read-only): {published}")
+    if failed_outputs:
+        print(f"OUTPUTS FAILED after publishing: {', '.join(failed_outputs)}; the exports, reports or docs beside "
+              "the warehouse are the previous build's (see the run's log).")
     print("Query them, e.g.:\n  .venv/bin/python -c \"import duckdb; print(duckdb.connect('"
           f"{published}', read_only=True).sql('select * from marts.build_coverage limit 10'))\"")
     if absent:
@@ -159,12 +167,50 @@ def main(argv: list[str] | None = None) -> int:
     errors_parser.add_argument("--la", required=True, help="the LA: name, GSS or DfE code")
     errors_parser.add_argument("--db", help="DuckDB file (default $WAREHOUSE_DB or warehouse/warehouse.duckdb)")
     errors_parser.add_argument("--out", help="folder (default exports/ssda903_errors beside the DuckDB file)")
+    _add_lineage_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "lineage":
+        from orchestration.lineage import lineage
+
+        return lineage(args.mart, args.where, args.db, args.out, args.manifest)
     if args.command == "build":
         return build(args.inbox, args.db)
     if args.command == "ssda903-errors":
         return export_ssda903_errors(args.la, args.db, args.out)
     return 2
+
+
+def _add_lineage_parser(sub) -> None:
+    from orchestration.lineage import RECORD_NUMBER_HELP
+
+    parser = sub.add_parser(
+        "lineage",
+        help="the source files, sha256 and record numbers behind one mart row (also written as CSV)",
+        description=(
+            "Find the one row of MART the --where conditions pick and list the source records it was built from, "
+            "down through intermediate and staging to the files: path, sha256, record number, load id, the layers "
+            "each record passed through and, where the mart row sums money or nights, each record's part, with "
+            "totals checked against the mart's figures. How each mart reaches its rows is declared beside the mart "
+            "(`config: meta: lineage:` in its dbt .yml) and read from the dbt manifest. Child identifiers are never "
+            "printed or written. " + RECORD_NUMBER_HELP + " Exit 0: traced, totals equal the mart's; 1: traced, "
+            "but something does not reconcile (MISMATCH / PROBLEM printed); 2: nothing traced (no such column, no "
+            "row or several rows match, a mart without lineage)."
+        ),
+        epilog=(
+            "example: warehouse lineage mart_provider_group_spend --where \"grouping_name = 'Eastern Region'\" "
+            "--where \"financial_year = '2023-24' and provider_group_id = 'org-97e72928ee64'\""
+        ),
+    )
+    parser.add_argument("mart", metavar="MART", help="the mart, e.g. mart_provider_group_spend")
+    parser.add_argument(
+        "--where", action="append", default=[], metavar="CONDITION",
+        help="column = value (quote text values: grouping_name = 'Eastern Region'; `column is null`); several "
+             "--where, or conditions joined by `and`, narrow it to one row. Columns are checked against the mart's "
+             "columns and values bound as parameters, never pasted into SQL",
+    )
+    parser.add_argument("--db", help="DuckDB file, opened read-only (default $WAREHOUSE_DB or warehouse/warehouse.duckdb)")
+    parser.add_argument("--out", help="CSV to write (default lineage/<mart>-<timestamp>.csv beside the DuckDB file)")
+    parser.add_argument("--manifest", help="dbt manifest (default dbt_project/target/manifest.json; `make manifest`)")
 
 
 def export_ssda903_errors(la_text: str, db: str | None, out: str | None) -> int:

@@ -9,6 +9,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration.defs.audit.assets import returns
+from orchestration.defs.docs.assets import dbt_docs
 from orchestration.defs.exports.assets import grouping_exports
 from orchestration.defs.ofsted.assets import ofsted_register
 from orchestration.defs.ofsted.checks import CHECKS as OFSTED_CHECKS
@@ -28,7 +29,8 @@ from orchestration.lib.warehouse import WarehouseResource
 defs = dg.Definitions(
     assets=[ofsted_register, ssda903_returns, spend_files, placement_cost_extracts, returns, *DBT_ASSETS,
             ssda903_rule_failures,
-            published_marts, grouping_exports],
+            published_marts, grouping_exports,
+            dbt_docs],
     asset_checks=[*OFSTED_CHECKS, *SSDA903_CHECKS, *SPEND_CHECKS, *PLACEMENT_COSTS_CHECKS, *PROVIDERS_CHECKS],
     jobs=[build_everything],
     schedules=[daily_build],

@@ -107,8 +107,11 @@ def gx_asset_check(
         for key, frame in frames:
             by_row = holds_back and len(_files_of(frame, None, key)) > 1
             outcomes.append((runner.validate(suite(), frame, key, failing_rows=by_row), frame))
-        runner.build_docs()
         failed = [outcome for outcome, _ in outcomes if not outcome.success]
+        if failed and settings.build_docs():
+            # so that a build that stops here shows why; a build that publishes writes the docs once, at the end
+            # (orchestration/defs/docs): rendering every result again after each suite took minutes a build
+            runner.build_docs()
         empty = sum(len(frame) for _, frame in frames) == 0 and not may_be_empty
         held: dict[str, str] = {}
         unattributed = bool(failed) and not holds_back

@@ -7,41 +7,34 @@ what leads query; a grouping with no data still gets its files, saying so.
 from datetime import datetime, timezone
 
 import dagster as dg
-import duckdb
 
-from exports.groupings import groupings
-from exports.workbooks import write_grouping_exports
+from exports.run import write_all
 from orchestration.defs.publish.assets import published_path
 from orchestration.lib import settings
 
 
 @dg.asset(
-    key=["exports", "workbooks"],
+    key=["exports", "groupings"],
     deps=[["published", "marts"]],
     group_name="published",
-    kinds={"excel", "parquet", "csv"},
-    description="warehouse/exports/<grouping>/: per region and consortium an Excel workbook (cover with coverage, "
-                "one sheet per mart, column descriptions) and CSV and Parquet of the same suppressed tables.",
+    kinds={"excel", "parquet", "csv", "html"},
+    description="Per region and consortium: warehouse/exports/<grouping>/ (an Excel workbook with a cover of "
+                "what is in and what is not, a sheet per mart and the column descriptions; CSV and Parquet of the "
+                "same suppressed tables) and the self-contained report warehouse/reports/<grouping>.html.",
 )
 def grouping_exports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    exports_dir = settings.exports_dir()
-    exports_dir.mkdir(parents=True, exist_ok=True)
     built_at = datetime.fromtimestamp(published_path().stat().st_mtime, tz=timezone.utc)
-    written, incomplete = [], {}
-    wanted = settings.export_groupings()
-    with duckdb.connect(str(published_path()), read_only=True) as con:
-        for grouping in groupings(con):
-            if wanted is not None and not {grouping.name.lower(), grouping.slug} & wanted:
-                continue
-            export = write_grouping_exports(con, grouping, exports_dir, built_at)
-            written.append(f"{grouping.slug}/{export.workbook.name}")
-            if export.incomplete:
-                incomplete[grouping.name] = len(export.incomplete)
+    outputs = write_all(published_path(), settings.exports_dir(), settings.reports_dir(), built_at,
+                        settings.export_groupings())
+    incomplete = [o for o in outputs if o.incomplete]
     if incomplete:
-        context.log.warning("exports say they are incomplete for: "
-                            + ", ".join(f"{name} ({n} returns)" for name, n in incomplete.items()))
+        context.log.warning("exports and reports say they are incomplete for: "
+                            + ", ".join(f"{o.grouping} ({len(o.incomplete)})" for o in incomplete))
     return dg.MaterializeResult(metadata={
-        "folder": dg.MetadataValue.path(str(exports_dir)),
-        "workbooks": dg.MetadataValue.md("\n".join(f"- {w}" for w in written)),
-        "groupings": len(written),
+        "exports": dg.MetadataValue.path(str(settings.exports_dir())),
+        "reports": dg.MetadataValue.path(str(settings.reports_dir())),
+        "groupings": dg.MetadataValue.md("\n".join(
+            f"- {o.grouping}: `{o.slug}/` and `{o.slug}.html` ({o.seconds} s)"
+            + (f", incomplete: {len(o.incomplete)} line(s)" if o.incomplete else "") for o in outputs) or "none"),
+        "grouping_count": len(outputs),
     })
