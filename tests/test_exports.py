@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import functools
 import math
+import re
 from pathlib import Path
 
 import duckdb
@@ -217,3 +218,20 @@ def test_a_grouping_name_never_leaves_the_exports_folder(tmp_path):
     with pytest.raises(ValueError):
         inside(tmp_path, "../outside")
     assert Grouping("consortium", "x", slug("../x"), ()).slug == "x"
+
+
+def test_the_readmes_ready_queries_answer_on_the_demo_build(published):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## For regional leads")[1].split("\n## ")[0]
+    queries = re.findall(r"```sql\n(.*?)```", section, flags=re.S)
+    assert len(queries) == 5
+    for query in queries:
+        rows = published.execute(query).fetchall()
+        assert rows, query
+    # the headline query gives the region's largest group's spend, as the provider-group mart ranks it
+    headline = published.execute(queries[2]).fetchall()
+    for year, _, _, largest_name, largest_spend, *_ in headline:
+        top = published.execute(
+            "select sum(spend) from marts.mart_provider_group_spend "
+            "where grouping_name = 'Eastern Region' and financial_year = ? and spend_rank = 1", [year]).fetchone()[0]
+        assert top == largest_spend, year
