@@ -66,6 +66,8 @@ def _column_format(name: str, series: pd.Series) -> str | None:
     if pd.api.types.is_bool_dtype(series):
         return None
     values = series[series.notna() & (series.astype(object) != SUPPRESSED)]
+    if values.empty:
+        return None
     if series.dtype == object:
         if values.map(lambda v: isinstance(v, bool) or not isinstance(v, (int, float))).any():
             return None  # text, lists, Decimals are written as they are
@@ -140,11 +142,12 @@ def _write_workbook(path: Path, grouping: Grouping, tables: dict[str, pd.DataFra
                                                "default_date_format": "dd/mm/yyyy"})
     formats = {
         "header": workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "bottom": 1, "text_wrap": False}),
-        "£#,##0.00": workbook.add_format({"num_format": "£#,##0.00"}),
-        "0.0%": workbook.add_format({"num_format": "0.0%"}),
-        "#,##0": workbook.add_format({"num_format": "#,##0"}),
-        "0": workbook.add_format({"num_format": "0"}),
-        "#,##0.0": workbook.add_format({"num_format": "#,##0.0"}),
+        # right-aligned, so that a suppressed "c" stands where its number would
+        "£#,##0.00": workbook.add_format({"num_format": "£#,##0.00", "align": "right"}),
+        "0.0%": workbook.add_format({"num_format": "0.0%", "align": "right"}),
+        "#,##0": workbook.add_format({"num_format": "#,##0", "align": "right"}),
+        "0": workbook.add_format({"num_format": "0", "align": "right"}),
+        "#,##0.0": workbook.add_format({"num_format": "#,##0.0", "align": "right"}),
         "dd/mm/yyyy": workbook.add_format({"num_format": "dd/mm/yyyy"}),
         "dd/mm/yyyy hh:mm": workbook.add_format({"num_format": "dd/mm/yyyy hh:mm"}),
     }
@@ -155,37 +158,43 @@ def _write_workbook(path: Path, grouping: Grouping, tables: dict[str, pd.DataFra
     wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
 
     cover = workbook.add_worksheet(COVER_SHEET)
+    plain = workbook.add_format({})
+
+    def note(row: int, text: str, fmt=None) -> None:
+        """A line of the cover, across the columns the coverage table below uses, so that it reads whole."""
+        cover.merge_range(row, 1, row, 12, text, fmt or plain)
+
     cover.set_column(0, 0, 28)
     cover.write_string(0, 0, f"{grouping.name} ({grouping.grouping_type}): placement sufficiency", title)
     cover.write_string(1, 0, "Built at", bold)
-    cover.write_datetime(1, 1, built_at.replace(tzinfo=None), formats["dd/mm/yyyy hh:mm"])
+    note(1, built_at.strftime("%d/%m/%Y %H:%M %Z").strip())
     cover.write_string(2, 0, "From", bold)
-    cover.write_string(2, 1, source)
+    note(2, source)
     cover.write_string(3, 0, "Local authorities", bold)
-    cover.write_string(3, 1, ", ".join(grouping.la_gss_codes))
+    note(3, ", ".join(grouping.la_gss_codes))
     cover.write_string(4, 0, "Completeness", bold)
     if incomplete:
-        cover.write_string(4, 1, "INCOMPLETE: figures built on these returns lack them (rows below, status not "
+        note(4, "INCOMPLETE: figures built on these returns lack them (rows below, status not "
                                  "'included'):", warning)
         for offset, line in enumerate(incomplete[:40]):
-            cover.write_string(5 + offset, 1, line, warning)
+            note(5 + offset, line, warning)
         first = 5 + min(len(incomplete), 40)
         if len(incomplete) > 40:
-            cover.write_string(first, 1, f"... and {len(incomplete) - 40} more", warning)
+            note(first, f"... and {len(incomplete) - 40} more", warning)
             first += 1
     else:
-        cover.write_string(4, 1, "Every return of the grouping's authorities in the inbox was included.", good)
+        note(4, "Every return of the grouping's authorities in the inbox was included.", good)
         first = 5
     cover.write_string(first, 0, "Suppression", bold)
-    cover.write_string(first, 1, "Counts of fewer than 5 children are shown as c, and so are the cells a total or a "
+    note(first, "Counts of fewer than 5 children are shown as c, and so are the cells a total or a "
                              "difference would reveal them from (secondary suppression), and the shares and "
                              "averages built on them.")
     cover.write_string(first + 1, 0, "Text", bold)
-    cover.write_string(first + 1, 1, "Text beginning with = + - @, a tab or a carriage return starts with an apostrophe, "
+    note(first + 1, "Text beginning with = + - @, a tab or a carriage return starts with an apostrophe, "
                              "so that no spreadsheet runs it as a formula.")
     files = _files_used(tables.get("build_coverage"))
     cover.write_string(first + 2, 0, "Files used", bold)
-    cover.write_string(first + 2, 1, f"{len(files)} file(s); each coverage row below lists its own.")
+    note(first + 2, f"{len(files)} file(s); each coverage row below lists its own.")
     cover.write_string(first + 4, 0, COVERAGE_TITLE, bold)
     coverage = tables.get("build_coverage", pd.DataFrame())
     _write_table(workbook, cover, coverage, first + 5, formats, freeze=False)

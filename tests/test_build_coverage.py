@@ -257,3 +257,22 @@ def test_the_workbook_says_on_its_first_page_that_essex_is_held_back(region_buil
     london = list(openpyxl.load_workbook(books["London"], read_only=True)["cover"].iter_rows(max_row=6,
                                                                                           values_only=True))
     assert london[4][1] == "Every return of the grouping's authorities in the inbox was included."
+
+
+def test_the_report_says_on_its_first_screen_that_essex_is_held_back(region_builds):
+    from browser import open_page
+
+    flawed, _ = region_builds
+    page = flawed.db.parent / "reports" / "east-of-england.html"
+    assert page.exists(), sorted(p.name for p in (flawed.db.parent / "reports").glob("*"))
+    with open_page(page, viewport=(1280, 900)) as opened:
+        alert = opened.page.locator("#held-back-alert")
+        alert.wait_for(state="visible", timeout=30_000)
+        box = alert.bounding_box()
+        assert box["y"] + box["height"] < 900, "the held-back notice is below the first screen"
+        text = alert.inner_text()
+        assert "Held back" in text and "Essex" in text and "2025" in text
+        assert opened.problems() == []
+    # London's report, which Essex is no part of, has no such notice
+    london = (flawed.db.parent / "reports" / "london.html").read_text(encoding="utf-8")
+    assert 'id="held-back-alert"' not in london
