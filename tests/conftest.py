@@ -83,10 +83,11 @@ def dbt_manifest() -> Path:
 GROUPS = {"demo_build": "demo-build", "region_builds": "region-builds"}
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        group = next((g for fixture, g in GROUPS.items() if fixture in item.fixturenames), item.path.stem)
-        item.add_marker(pytest.mark.xdist_group(group))
+def pytest_itemcollected(item):
+    # Marked as each test is collected: by pytest_collection_modifyitems xdist has already read the marks into the
+    # tests' ids, and the groups were silently ignored (every session build was made on both workers).
+    group = next((g for fixture, g in GROUPS.items() if fixture in item.fixturenames), item.path.stem)
+    item.add_marker(pytest.mark.xdist_group(group))
 
 
 @dataclass
