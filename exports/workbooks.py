@@ -40,11 +40,17 @@ class GroupingExport:
     incomplete: list[str]
 
 
+def _text_columns(frame: pd.DataFrame) -> list[str]:
+    """Columns that may hold text: object (mixed, lists, "c") or pandas' string dtypes."""
+    return [c for c in frame.columns
+            if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype)]
+
+
 def inert(frame: pd.DataFrame) -> pd.DataFrame:
     """Lists joined as text, and text that a spreadsheet would run as a formula prefixed with an apostrophe."""
     result = frame.copy()
-    for column in result.columns[result.dtypes == object]:
-        values = result[column]
+    for column in _text_columns(result):
+        values = result[column].astype(object)
         is_list = values.map(lambda v: isinstance(v, (list, tuple)) or hasattr(v, "tolist") and not isinstance(v, str))
         if is_list.any():
             values = values.where(~is_list, values[is_list].map(lambda v: "; ".join(str(x) for x in list(v))))
@@ -254,8 +260,8 @@ def write_grouping_exports(con, grouping: Grouping, exports_dir: Path, built_at:
 def _parquet_ready(frame: pd.DataFrame) -> pd.DataFrame:
     """A column holding "c" among numbers is written as text, as in the CSV."""
     result = frame.copy()
-    for column in result.columns[result.dtypes == object]:
-        values = result[column]
+    for column in _text_columns(result):
+        values = result[column].astype(object)
         kinds = set(values.dropna().map(type))
         if len(kinds) > 1:
             result[column] = values.map(lambda v: None if pd.isna(v) else str(v))

@@ -190,11 +190,12 @@ def test_review_list_is_ordered_by_placement_spend(con):
     assert spends == sorted(spends, reverse=True)
 
 
-def _organisation_key_sql(project: Path) -> str:
-    """The warehouse's own organisation_key macro, compiled once by dbt, over a column named `x`."""
+def _organisation_key_sql(project: Path, env: dict) -> str:
+    """The warehouse's own organisation_key macro, compiled once by dbt, over a column named `x` (dbt opens the
+    warehouse to compile: the test's own copy, never a default path another test may hold)."""
     out = subprocess.run([str(DBT), "compile", "--quiet", "--profiles-dir", ".", "--inline",
                           "select {{ organisation_key('x') }} as k"],
-                         cwd=project, capture_output=True, text=True, check=True).stdout
+                         cwd=project, capture_output=True, text=True, check=True, env=env).stdout
     return out.strip().removeprefix("select ").removesuffix(" as k")
 
 
@@ -229,7 +230,7 @@ def bad_input_build(tmp_path_factory, warehouse_db):
         csv.writer(handle, lineterminator="\n").writerow(
             [top_near_miss, "own group", "", "", "test: an analyst's decision", "test", "2026-12-05"])
     env = {**os.environ, "WAREHOUSE_DB": str(db)}
-    key_sql = _organisation_key_sql(project)
+    key_sql = _organisation_key_sql(project, env)
     with duckdb.connect(str(db)) as write:
         keys_company = write.execute("""
             select company_number from intermediate.int_spend__lines_grouped
