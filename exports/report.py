@@ -25,6 +25,7 @@ import pandas as pd
 
 from exports.groupings import Grouping
 from exports.suppression import SUPPRESSED, suppress_counts
+from exports.tables import grouping_table
 
 # ---------------------------------------------------------------------------------------------------------------
 # What the page shows, and which source feeds which chart
@@ -196,14 +197,11 @@ def _query(con, sql: str, params: list) -> pd.DataFrame:
 
 
 def coverage(con, grouping: Grouping) -> pd.DataFrame:
-    """build_coverage rows of the grouping's authorities and of the national Ofsted register."""
-    return _query(con, """
-        select source, la_gss_code, coalesce(la_name, la_gss_code, 'England') as la_name, period, status,
-               check_names, reason, files_held_back, spend_classification_note
-        from marts.build_coverage
-        where list_contains(?, la_gss_code) or (source = 'ofsted' and la_gss_code is null)
-        order by source, la_name, period
-    """, [list(grouping.la_gss_codes)])
+    """build_coverage rows of the grouping's authorities and of the national sources: the rows the workbook's cover
+    lists (exports/tables.py picks them for both, so the two never disagree on what the build holds)."""
+    frame = grouping_table(con, "build_coverage", grouping)
+    frame["la_name"] = frame["la_name"].fillna(frame["la_gss_code"]).fillna("England")
+    return frame.sort_values(["source", "la_name", "period"], kind="stable").reset_index(drop=True)
 
 
 def _coverage_view(frame: pd.DataFrame, grouping: Grouping) -> dict:
