@@ -16,7 +16,7 @@ import xlsxwriter
 
 from exports.groupings import Grouping, inside
 from exports.manifest import mart_docs
-from exports.suppression import SUPPRESSED, suppress_mart
+from exports.suppression import SUPPRESSED, suppress_tables
 from exports.tables import grouping_tables
 
 # A cell Excel, LibreOffice or Sheets would read as a formula (OWASP's list): prefixed with an apostrophe, which
@@ -241,7 +241,8 @@ def write_grouping_exports(con, grouping: Grouping, exports_dir: Path, built_at:
     shutil.rmtree(building, ignore_errors=True)
     (building / "csv").mkdir(parents=True)
     (building / "parquet").mkdir()
-    tables = {mart: inert(suppress_mart(frame, mart)) for mart, frame in grouping_tables(con, grouping).items()}
+    # suppressed together: a count hidden on one sheet stays hidden on every sheet that shows it or sums to it
+    tables = {mart: inert(frame) for mart, frame in suppress_tables(grouping_tables(con, grouping)).items()}
     incomplete = _incomplete(tables.get("build_coverage", pd.DataFrame()))
     for mart, frame in tables.items():
         frame.to_csv(building / "csv" / f"{mart}.csv", index=False, date_format="%Y-%m-%d")

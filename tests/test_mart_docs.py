@@ -33,7 +33,7 @@ COUNT_NAMES = (
 # In a mart that counts children, columns with these names are computed from the counts (shares, medians, averages
 # over placements, bed nights, net differences): each carries a rule too (derived_from).
 DERIVED_NAMES = ("share_*", "median_*", "avg_*", "bed_nights*", "net_gain")
-RULE_KEYS = {"derived_from", "total_of", "summed_by"}
+RULE_KEYS = {"derived_from", "total_of", "summed_by", "sums_to"}
 INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
 
 
@@ -41,8 +41,42 @@ def _matches(name: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
 
+def _counted(doc: MartDoc) -> set[str]:
+    return {c for c, rule in doc.suppression.items()
+            if rule == "count" or (isinstance(rule, dict) and "derived_from" not in rule)}
+
+
+def _link_problems(where: str, mart: str, links: object, docs: dict[str, MartDoc],
+                   every: dict[str, dict[str, str]]) -> list[str]:
+    """sums_to: a link or a list of them, each {mart, by (list or mapping), columns or column_from}."""
+    problems = []
+    for link in links if isinstance(links, list) else [links]:
+        if not isinstance(link, dict) or not {"mart", "by"} <= set(link) or \
+                not set(link) <= {"mart", "by", "columns", "column_from", "column_names"}:
+            problems.append(f"{where}: suppress sums_to needs mart and by (and columns or column_from), not {link!r}")
+            continue
+        other = link["mart"]
+        if other not in every or other not in docs:
+            problems.append(f"{where}: suppress sums_to names marts.{other}, which is no mart")
+            continue
+        by = link["by"] if isinstance(link["by"], dict) else {k: k for k in link["by"]}
+        for here, there in by.items():
+            if here not in every[mart]:
+                problems.append(f"{where}: suppress sums_to keys on {here}, which marts.{mart} does not have")
+            if there not in every[other]:
+                problems.append(f"{where}: suppress sums_to keys on {there}, which marts.{other} does not have")
+        if link.get("column_from") and link["column_from"] not in every[mart]:
+            problems.append(f"{where}: suppress sums_to column_from {link['column_from']}, which marts.{mart} "
+                            "does not have")
+        for name in link.get("columns") or ([] if link.get("column_from") else [where.rsplit(".", 1)[1]]):
+            if name not in _counted(docs[other]):
+                problems.append(f"{where}: suppress sums_to names marts.{other}.{name}, which has no count rule")
+    return problems
+
+
 def _rule_problems(mart: str, column: str, rule: object, columns: dict[str, str],
-                   counted: set[str]) -> list[str]:
+                   counted: set[str], docs: dict[str, MartDoc] | None = None,
+                   every: dict[str, dict[str, str]] | None = None) -> list[str]:
     where = f"marts.{mart}.{column}"
     if rule == "count":
         return [] if columns.get(column, "").upper() in INTEGER_TYPES else \
@@ -53,6 +87,9 @@ def _rule_problems(mart: str, column: str, rule: object, columns: dict[str, str]
     if "derived_from" in rule and set(rule) != {"derived_from"}:
         problems.append(f"{where}: derived_from cannot go with total_of or summed_by (a derived value is no count)")
     for key, value in rule.items():
+        if key == "sums_to":
+            problems += _link_problems(where, mart, value, docs or {}, every or {})
+            continue
         # total_of and summed_by may list several sets: [[a, b], [c, d]]
         sets = value if key != "derived_from" and isinstance(value, list) and value and \
             all(isinstance(v, list) for v in value) else [value]
@@ -100,13 +137,12 @@ def mart_doc_problems(docs: dict[str, MartDoc], columns: dict[str, dict[str, str
         for column in doc.columns:
             if column not in output:
                 problems.append(f"marts.{mart}.{column} is documented but the mart outputs no such column")
-        counted = {c for c, rule in doc.suppression.items()
-                   if rule == "count" or (isinstance(rule, dict) and "derived_from" not in rule)}
+        counted = _counted(doc)
         for column, rule in doc.suppression.items():
             if column not in output:
                 problems.append(f"marts.{mart}.{column} has a suppress rule but the mart outputs no such column")
                 continue
-            problems += _rule_problems(mart, column, rule, output, counted)
+            problems += _rule_problems(mart, column, rule, output, counted, docs, columns)
         for column, data_type in output.items():
             if data_type.upper() in INTEGER_TYPES and _matches(column, COUNT_NAMES) and column not in counted:
                 problems.append(f"marts.{mart}.{column} counts children but has no suppress rule (count, total_of or "
@@ -147,15 +183,20 @@ def test_the_suppression_rules_say_what_the_format_needs():
         "placements": "Spells.",
     }, {
         "children": {"total_of": ["girls", "boys"], "summed_by": ["collection_year"]},
-        "girls": "count",
+        "girls": {"sums_to": [{"mart": "mart_y", "by": {"la_gss_code": "la"}, "columns": ["girls", "boys"]},
+                              {"mart": "mart_z", "by": ["la_gss_code"]}]},
         "share_girls": "count",
-    })}
+    }), "mart_y": MartDoc("mart_y", "Another.", {"la_gss_code": "The LA.", "girls": "Girls."}, {"girls": "count"})}
     columns = {"mart_x": {"la_gss_code": "VARCHAR", "children": "BIGINT", "girls": "BIGINT", "share_girls": "DOUBLE",
-                          "placements": "BIGINT"}}
+                          "placements": "BIGINT"},
+               "mart_y": {"la_gss_code": "VARCHAR", "girls": "BIGINT"}}
     problems = mart_doc_problems(docs, columns)
     assert problems == [
         "marts.mart_x.children: suppress total_of names boys, which marts.mart_x does not have",
         "marts.mart_x.children: suppress summed_by names collection_year, which marts.mart_x does not have",
+        "marts.mart_x.girls: suppress sums_to keys on la, which marts.mart_y does not have",
+        "marts.mart_x.girls: suppress sums_to names marts.mart_y.boys, which has no count rule",
+        "marts.mart_x.girls: suppress sums_to names marts.mart_z, which is no mart",
         "marts.mart_x.share_girls has `suppress: count` but is of type DOUBLE, not a whole number",
         "marts.mart_x.placements counts children but has no suppress rule (count, total_of or summed_by) in the "
         "dbt docs",
