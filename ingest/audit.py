@@ -51,17 +51,26 @@ create table if not exists audit.return_holds (
     run_id varchar,
     recorded_at timestamp not null
 );
--- Every loaded or failed file with the return it belongs to (its period is written by marts.build_coverage).
+-- Every loaded or failed file with the return it belongs to (its period is written by marts.build_coverage) and
+-- its part of that return (version_key: the return and the file's kind, e.g. an LA's SSDA903 episodes of 2024).
+-- A newer load of the same part replaces the older one whatever the files are called; load_loaded_at orders loads.
 create or replace view audit.return_files as
 select
-    source,
-    la as la_gss_code,
-    source || '|' || coalesce(la, 'national') || '|'
-        || case when source = 'spend' or reference_date is null then file_name else cast(reference_date as varchar) end
-        as return_key,
-    path, file_name, sha256 as file_sha256, kind, reference_date, load_id, loaded_at, status, error
-from audit.load_log
-where status <> 'duplicate';
+    *,
+    return_key || '|' || coalesce(kind, path) as version_key,
+    max(loaded_at) over (partition by load_id) as load_loaded_at
+from (
+    select
+        source,
+        la as la_gss_code,
+        source || '|' || coalesce(la, 'national') || '|'
+            || case when source = 'spend' or reference_date is null then file_name
+                    else cast(reference_date as varchar) end
+            as return_key,
+        path, file_name, sha256 as file_sha256, kind, reference_date, load_id, loaded_at, status, error
+    from audit.load_log
+    where status <> 'duplicate'
+);
 -- Held back: the files a blocking check failed, with every file of the same return landed in the same load.
 create or replace view audit.held_back_files as
 with submissions as (
@@ -73,12 +82,12 @@ select distinct f.file_sha256
 from audit.return_files as f
 inner join submissions as s on f.return_key = s.return_key and f.load_id = s.load_id
 where f.file_sha256 is not null;
--- What staging reads: of each file path, the latest loaded version that is not held back. A flawed
--- resubmission therefore leaves the last good version standing; a good one replaces it.
+-- What staging reads: of each part of each return, every file of the latest load that is not held back. A flawed
+-- resubmission therefore leaves the last good version standing; a good one replaces it, under any file name.
 create or replace view audit.included_files as
 select source, la_gss_code, return_key, path, file_sha256, load_id, loaded_at
 from (
-    select *, row_number() over (partition by source, path order by loaded_at desc) as version_rank
+    select *, dense_rank() over (partition by version_key order by load_loaded_at desc, load_id desc) as version_rank
     from audit.return_files
     where status in ('loaded', 'loaded_with_quarantine')
       and file_sha256 not in (select file_sha256 from audit.held_back_files)

@@ -61,13 +61,14 @@ spend_classification as (
 
 ),
 
--- the latest version of each file path says whether the return is used as sent
+-- the latest load of each part of a return (audit.return_files.version_key) says whether it is used as sent
 latest_versions as (
 
     select
         return_files.*,
-        row_number() over (
-            partition by return_files.source, return_files.path order by return_files.loaded_at desc
+        dense_rank() over (
+            partition by return_files.version_key
+            order by return_files.load_loaded_at desc, return_files.load_id desc
         ) as version_rank
     from return_files
 
