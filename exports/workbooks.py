@@ -18,6 +18,7 @@ from exports.groupings import Grouping, inside
 from exports.manifest import mart_docs
 from exports.suppression import SUPPRESSED, suppress_tables
 from exports.tables import grouping_tables
+from orchestration.lib import settings
 
 # A cell Excel, LibreOffice or Sheets would read as a formula (OWASP's list): prefixed with an apostrophe, which
 # each shows as text. The same value goes to CSV and Parquet, so the formats agree.
@@ -140,6 +141,10 @@ def _incomplete(coverage: pd.DataFrame) -> list[str]:
     return lines
 
 
+def more_rows_note(mart: str, more: int) -> str:
+    return f"{sheet_name(mart)}: {more:,} rows more in csv/{mart}.csv and parquet/{mart}.parquet"
+
+
 def _write_workbook(path: Path, grouping: Grouping, tables: dict[str, pd.DataFrame], built_at: datetime,
                     incomplete: list[str], source: str) -> None:
     docs = mart_docs()
@@ -198,6 +203,12 @@ def _write_workbook(path: Path, grouping: Grouping, tables: dict[str, pd.DataFra
     cover.write_string(first + 1, 0, "Text", bold)
     note(first + 1, "Text beginning with = + - @, a tab or a carriage return starts with an apostrophe, "
                              "so that no spreadsheet runs it as a formula.")
+    limit = min(settings.export_sheet_rows(), EXCEL_MAX_ROWS)
+    longer = [more_rows_note(mart, len(frame) - limit) for mart, frame in tables.items() if len(frame) > limit]
+    if longer:
+        first += 1
+        cover.write_string(first + 1, 0, "Long tables", bold)
+        note(first + 1, f"Sheets hold at most {limit:,} rows: " + "; ".join(longer), warning)
     files = _files_used(tables.get("build_coverage"))
     cover.write_string(first + 2, 0, "Files used", bold)
     note(first + 2, f"{len(files)} file(s); each coverage row below lists its own.")
@@ -209,10 +220,10 @@ def _write_workbook(path: Path, grouping: Grouping, tables: dict[str, pd.DataFra
 
     for mart, frame in tables.items():
         sheet = workbook.add_worksheet(sheet_name(mart))
-        shown = frame.head(EXCEL_MAX_ROWS)
+        shown = frame.head(limit)
         _write_table(workbook, sheet, shown, 0, formats)
         if len(frame) > len(shown):
-            sheet.write_string(0, len(frame.columns) + 1, f"{len(frame) - len(shown)} rows more in the CSV", warning)
+            sheet.write_string(0, len(frame.columns) + 1, more_rows_note(mart, len(frame) - len(shown)), warning)
 
     columns = workbook.add_worksheet(COLUMNS_SHEET)
     rows = [{"sheet": sheet_name(mart), "mart": mart, "column": column,

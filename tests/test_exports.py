@@ -352,3 +352,27 @@ def test_the_readmes_ready_queries_answer_on_the_demo_build(published):
             "select sum(spend) from marts.mart_provider_group_spend "
             "where grouping_name = 'Eastern Region' and financial_year = ? and spend_rank = 1", [year]).fetchone()[0]
         assert top == largest_spend, year
+
+
+def test_a_sheet_longer_than_the_limit_says_where_the_rest_is(published, tmp_path, monkeypatch):
+    from exports.groupings import groupings
+    from exports.workbooks import write_grouping_exports
+
+    monkeypatch.setenv("WAREHOUSE_EXPORT_SHEET_ROWS", "40")
+    peninsula = next(g for g in groupings(published) if g.name == "Peninsula")
+    export = write_grouping_exports(published, peninsula, tmp_path, dt.datetime(2026, 12, 6, 9, 0))
+    codes = _codes(published, "Peninsula")
+    expected = published.execute(
+        "select count(*) from marts.mart_placement_imports "
+        "where list_contains($codes, host_la_gss_code) or list_contains($codes, placing_la_gss_code)",
+        {"codes": codes}).fetchone()[0]
+    assert expected > 40
+    book = openpyxl.load_workbook(export.workbook, read_only=True)
+    rows = list(book["placement_imports"].iter_rows(values_only=True))
+    assert len(rows) == 41  # header and 40 rows
+    assert f"placement_imports: {expected - 40:,} rows more in csv/mart_placement_imports.csv" in str(rows[0])
+    with open(export.folder / "csv" / "mart_placement_imports.csv", newline="", encoding="utf-8") as handle:
+        assert sum(1 for _ in csv.reader(handle)) == expected + 1
+    assert pq.read_table(export.folder / "parquet" / "mart_placement_imports.parquet").num_rows == expected
+    cover = [r for r in book["cover"].iter_rows(values_only=True) if r[0] == "Long tables"]
+    assert cover and "Sheets hold at most 40 rows" in str(cover[0])

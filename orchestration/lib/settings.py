@@ -64,6 +64,14 @@ def export_groupings() -> set[str] | None:
     return {part.strip().lower() for part in value.split(",") if part.strip()} - {"none"}
 
 
+def export_sheet_rows() -> int:
+    """Rows a workbook sheet holds at most (WAREHOUSE_EXPORT_SHEET_ROWS, default 20,000): a longer table is whole
+    in the grouping's CSV and Parquet, and its sheet says how many rows are there only. Excel's own limit is
+    1,048,576 rows; writing a workbook costs Python time per cell, so a national set's long lists (the spend review
+    list) would take minutes a grouping."""
+    return max(1, int(os.environ.get("WAREHOUSE_EXPORT_SHEET_ROWS") or 20_000))
+
+
 def build_docs() -> bool:
     """Whether a build writes the dbt docs and GX Data Docs sites (WAREHOUSE_DOCS=0 skips them; default yes)."""
     return (os.environ.get("WAREHOUSE_DOCS") or "1").strip().lower() not in ("0", "no", "false", "off")
