@@ -64,6 +64,18 @@ def export_groupings() -> set[str] | None:
     return {part.strip().lower() for part in value.split(",") if part.strip()} - {"none"}
 
 
+def memory_limit() -> str:
+    """DuckDB's memory_limit for every connection to the warehouse and for dbt (WAREHOUSE_MEMORY_LIMIT, e.g. 8GB;
+    default 60% of the machine's memory). Beyond it DuckDB spills to a temporary folder beside the database file,
+    so a 2 GB ledger lands on a small machine. Exported, so that dbt's profile reads the same value."""
+    value = (os.environ.get("WAREHOUSE_MEMORY_LIMIT") or "").strip()
+    if not value:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        value = f"{max(1, int(total * 0.6 / 2**20))}MB"
+        os.environ["WAREHOUSE_MEMORY_LIMIT"] = value
+    return value
+
+
 def export_sheet_rows() -> int:
     """Rows a workbook sheet holds at most (WAREHOUSE_EXPORT_SHEET_ROWS, default 20,000): a longer table is whole
     in the grouping's CSV and Parquet, and its sheet says how many rows are there only. Excel's own limit is

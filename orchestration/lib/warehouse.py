@@ -27,11 +27,16 @@ class WarehouseResource(dg.ConfigurableResource):
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         self.db.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.db), read_only=read_only)
+        con = connect_warehouse(self.db, read_only=read_only)
         try:
             yield con
         finally:
             con.close()
+
+
+def connect_warehouse(db: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection with the warehouse's settings (memory_limit, from one place: settings.memory_limit)."""
+    return duckdb.connect(str(db), read_only=read_only, config={"memory_limit": settings.memory_limit()})
 
 
 def sql_path(path: Path | str) -> str:

@@ -13,6 +13,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtP
 from orchestration.lib import settings
 
 settings.warehouse_db()  # exports an absolute WAREHOUSE_DB before dbt parses the profile
+settings.memory_limit()  # and WAREHOUSE_MEMORY_LIMIT, which the profile reads
 
 dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
 if not dbt_project.manifest_path.exists():
