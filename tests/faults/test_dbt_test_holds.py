@@ -5,7 +5,13 @@ it. A failure no return owns still fails the build (orchestration/lib/dbt_holds.
 from __future__ import annotations
 
 import csv
+import hashlib
+import os
+import resource
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -113,3 +119,42 @@ def test_failing_rows_are_pinned_on_their_files_or_fail_the_build():
         "dbt test nn_y: stg_y carries no file provenance",
         "stg_x: error",
     ])
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    """Every file under the published folder (links followed), by relative path, with its sha256."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_full_disk_fails_the_build_and_leaves_the_published_marts_as_they_were(two_las):
+    """The disk fills while a build writes the working warehouse (a file-size limit on the build's process, which
+    the kernel enforces as it would a full disk). The build says it failed (exit 1, nothing new published), every
+    published file is byte for byte as before, and the working warehouse still opens with its last good tables."""
+    base, region = two_las
+    db = base / "warehouse" / "warehouse.duckdb"
+    if not (db.parent / "published").exists():
+        assert run_build(region.inbox, db).returncode == 0
+    before = _digest(db.parent / "published")
+    with duckdb.connect(str(db), read_only=True) as con:
+        staged = con.execute("select count(*) from staging.stg_ssda903__episodes").fetchone()[0]
+    (region.inbox / "ofsted" / "copy of a register.csv").write_bytes(
+        next(OFSTED_FILES.glob("*.csv")).read_bytes() + b"\n")  # something new to write
+    limit = db.stat().st_size + 2 * 2**20
+
+    def small_disk():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, as ENOSPC would
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    env = {**os.environ, "DAGSTER_HOME": str(db.parent / "dagster_home"), "WAREHOUSE_EXPORTS": "none",
+           "WAREHOUSE_DOCS": "0", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env.pop("WAREHOUSE_DB", None)
+    completed = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "build", "--inbox", str(region.inbox), "--db", str(db)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=900, preexec_fn=small_disk)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode not in (0, 3), output[-4000:]
+    assert "File too large" in output or "EFBIG" in output or "No space" in output, output[-4000:]
+    assert _digest(db.parent / "published") == before
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from staging.stg_ssda903__episodes").fetchone()[0] == staged
