@@ -47,16 +47,23 @@ def _text_columns(frame: pd.DataFrame) -> list[str]:
             if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype)]
 
 
+def _is_list(value) -> bool:
+    return isinstance(value, (list, tuple)) or (hasattr(value, "tolist") and not isinstance(value, str))
+
+
 def inert(frame: pd.DataFrame) -> pd.DataFrame:
-    """Lists joined as text, and text that a spreadsheet would run as a formula prefixed with an apostrophe."""
+    """Lists joined as text, and text that a spreadsheet would run as a formula prefixed with an apostrophe.
+    Column-wise: only a column that holds lists is looked at value by value."""
     result = frame.copy()
     for column in _text_columns(result):
         values = result[column].astype(object)
-        is_list = values.map(lambda v: isinstance(v, (list, tuple)) or hasattr(v, "tolist") and not isinstance(v, str))
-        if is_list.any():
-            values = values.where(~is_list, values[is_list].map(lambda v: "; ".join(str(x) for x in list(v))))
-        text = values.map(lambda v: isinstance(v, str))
-        risky = text & values.astype(str).str.startswith(FORMULA_START)
+        present = values.dropna()
+        if len(present) and _is_list(present.iloc[0]):
+            values = values.map(lambda v: "; ".join(str(x) for x in list(v)) if _is_list(v) else v)
+        try:
+            risky = values.str.startswith(FORMULA_START, na=False).astype(bool)
+        except AttributeError:  # no text at all (numbers, Decimals, dates in an object column)
+            continue
         result[column] = values.where(~risky, "'" + values.astype(str))
     return result
 

@@ -77,11 +77,11 @@ def memory_limit() -> str:
 
 
 def export_sheet_rows() -> int:
-    """Rows a workbook sheet holds at most (WAREHOUSE_EXPORT_SHEET_ROWS, default 20,000): a longer table is whole
+    """Rows a workbook sheet holds at most (WAREHOUSE_EXPORT_SHEET_ROWS, default 10,000): a longer table is whole
     in the grouping's CSV and Parquet, and its sheet says how many rows are there only. Excel's own limit is
     1,048,576 rows; writing a workbook costs Python time per cell, so a national set's long lists (the spend review
     list) would take minutes a grouping."""
-    return max(1, int(os.environ.get("WAREHOUSE_EXPORT_SHEET_ROWS") or 20_000))
+    return max(1, int(os.environ.get("WAREHOUSE_EXPORT_SHEET_ROWS") or 10_000))
 
 
 def build_docs() -> bool:
