@@ -66,6 +66,9 @@ def _refuse_non_csv(path: Path, head: bytes) -> None:
         raise IngestError(path, "FILE_NOT_CSV", "this is an old-style .xls spreadsheet saved with a .csv name; export it as CSV")
     if head.startswith(b"%PDF"):
         raise IngestError(path, "FILE_NOT_CSV", "this is a PDF, not a CSV file")
+    if head.startswith(b"\x1f\x8b"):
+        raise IngestError(path, "FILE_NOT_CSV", "this file is gzip-compressed: unpack it (gunzip, 7-Zip) and drop the "
+                          "CSV file it holds")
     sniff = head[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if sniff.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<table")):
         raise IngestError(path, "FILE_NOT_CSV", "this is an HTML/XML page saved with a .csv name, not a CSV file")
@@ -101,10 +104,20 @@ def detect_encoding(path: Path) -> str:
             return "latin-1"
 
 
+# DuckDB takes these in a file name for a glob pattern: a file named '*.csv' would read every file beside it.
+GLOB_CHARACTERS = re.compile(r"[*?\[\]{}]")
+
+
 def as_utf8(path: Path, encoding: str, workdir: Path) -> Path:
-    """A path DuckDB can read as UTF-8: the file itself, or a streamed re-encoding of it in workdir."""
+    """A path DuckDB can read as UTF-8: the file itself, or a streamed re-encoding of it in workdir (a link in
+    workdir under a plain name when the path holds a glob character, which DuckDB would expand)."""
     if encoding in ("utf-8", "utf-8-sig"):
-        return path
+        if not GLOB_CHARACTERS.search(str(path)):
+            return path
+        target = Path(tempfile.mkstemp(suffix=".csv", dir=workdir)[1])
+        target.unlink()
+        target.symlink_to(path.absolute())
+        return target
     target = Path(tempfile.mkstemp(suffix=".csv", dir=workdir)[1])
     with open(path, "r", encoding=encoding, newline="") as source, open(target, "w", encoding="utf-8", newline="") as out:
         shutil.copyfileobj(source, out, _CHUNK)

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from ingest import audit, postcodes
+from ingest import audit, inbox, postcodes
 from ingest.csv_files import (
     HeaderMatch,
     OVERFLOW_COLUMNS,
@@ -207,11 +207,12 @@ def _quarantine_rules(mapping: dict[str, int], n_columns: int, truncated: bool) 
     return rules
 
 
-def load_file(con: duckdb.DuckDBPyConnection, path: Path, load_id: str, workdir: Path) -> audit.FileLoad:
+def load_file(con: duckdb.DuckDBPyConnection, file: inbox.InboxFile, load_id: str, workdir: Path) -> audit.FileLoad:
     """Land one Ofsted file. Raises nothing for bad input: the outcome is in the returned (and logged) FileLoad."""
-    path = Path(path).resolve()
+    path = file.path
     outcome = audit.FileLoad(load_id=load_id, path=path, source=SOURCE)
     try:
+        file.check()
         outcome.sha256 = sha256_of(path)
         if audit.already_loaded(con, outcome):
             return outcome
@@ -325,14 +326,10 @@ def _split_and_store(con, path, outcome, header, mapping, kind, n_columns, trunc
 def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> list[audit.FileLoad]:
     """Every CSV under folder (any depth), in name order; one bad file never stops the others."""
     ensure_raw_tables(con)
-    every_file = sorted(p for p in Path(folder).rglob("*") if p.is_file())
-    files = [p for p in every_file if p.suffix.lower() in (".csv", ".txt")]
-    others = [p for p in every_file if p.suffix.lower() not in (".csv", ".txt") and not p.name.startswith(".")]
+    listing = inbox.walk(folder)
     with tempfile.TemporaryDirectory(prefix="ofsted-") as workdir:
-        outcomes = [load_file(con, path, load_id, Path(workdir)) for path in files]
-    for path in others:
-        outcome = audit.FileLoad(load_id=load_id, path=path.resolve(), source=SOURCE, sha256=sha256_of(path))
-        if audit.previous_load(con, outcome.sha256) is None:
-            outcome.fail(con, "UNKNOWN_KIND", f"not a .csv file ({path.suffix or 'no extension'}): export it as CSV")
-            outcomes.append(outcome)
-    return outcomes
+        outcomes = [load_file(con, file, load_id, Path(workdir)) for file in listing.files if file.is_csv]
+    for file in listing.files:
+        if not file.is_csv:
+            outcomes.append(inbox.refuse_if_not_csv(con, file, SOURCE, load_id))
+    return [o for o in outcomes if o is not None] + inbox.record_skipped(con, listing, SOURCE, load_id)

@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from ingest import audit
+from ingest import audit, inbox
 from ingest.csv_files import (
     OVERFLOW_COLUMNS,
     HeaderMatch,
@@ -258,12 +258,13 @@ DUPLICATE = Rule("DUPLICATE_PLACEMENT", "",
 
 
 # ------------------------------------------------------------------------------------------ loading
-def load_file(con: duckdb.DuckDBPyConnection, path: Path, inbox_folder: Path, load_id: str,
+def load_file(con: duckdb.DuckDBPyConnection, file: inbox.InboxFile, inbox_folder: Path, load_id: str,
               workdir: Path) -> audit.FileLoad:
     """Land one extract. Raises nothing for bad input: the outcome is in the returned (and logged) FileLoad."""
-    path = Path(path).resolve()
+    path = file.path
     outcome = audit.FileLoad(load_id=load_id, path=path, source=SOURCE)
     try:
+        file.check()
         outcome.sha256 = sha256_of(path)
         if audit.already_loaded(con, outcome):
             return outcome
@@ -445,15 +446,11 @@ def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> l
     """Every file under placement_costs/<LA>/, in path order; one bad file never stops the others."""
     ensure_raw_tables(con)
     install_macros(con)
-    folder = Path(folder).resolve()
-    every_file = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
-    files = [p for p in every_file if p.suffix.lower() in (".csv", ".txt")]
-    others = [p for p in every_file if p not in files]
+    listing = inbox.walk(folder)
     with tempfile.TemporaryDirectory(prefix="placement-costs-") as workdir:
-        outcomes = [load_file(con, path, folder, load_id, Path(workdir)) for path in files]
-    for path in others:
-        outcome = audit.FileLoad(load_id=load_id, path=path.resolve(), source=SOURCE, sha256=sha256_of(path))
-        if audit.previous_load(con, outcome.sha256) is None:
-            outcome.fail(con, "UNKNOWN_KIND", f"not a .csv file ({path.suffix or 'no extension'}): export it as CSV")
-            outcomes.append(outcome)
-    return outcomes
+        outcomes = [load_file(con, file, listing.folder, load_id, Path(workdir))
+                    for file in listing.files if file.is_csv]
+    for file in listing.files:
+        if not file.is_csv:
+            outcomes.append(inbox.refuse_if_not_csv(con, file, SOURCE, load_id))
+    return [o for o in outcomes if o is not None] + inbox.record_skipped(con, listing, SOURCE, load_id)

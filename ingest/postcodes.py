@@ -83,10 +83,11 @@ def _write(target: Directory) -> None:
         con.execute("set enable_progress_bar = false")
         con.register("frame", postcodes.dataframe[["pcd", "oseast1m", "osnrth1m", "laua"]])
         con.execute(
-            f"""
-            create temp table register as
-            select * from read_csv('{LA_REGISTER}', header = true, all_varchar = true)
             """
+            create temp table register as
+            select * from read_csv(?, header = true, all_varchar = true)
+            """,
+            [str(LA_REGISTER)],
         )
         # A two-tier district's children's services authority is its county; the register links them by code.
         con.execute(
@@ -111,22 +112,21 @@ def _write(target: Directory) -> None:
                 coalesce(aliases.la_gss_code, la_of_district.la_code, laua) as la_code
             from frame
             left join la_of_district on frame.laua = la_of_district.lad_code
-            left join read_csv('{LA_ALIASES}', header = true, all_varchar = true) as aliases
+            left join read_csv($aliases, header = true, all_varchar = true) as aliases
                 on aliases.alias = frame.laua
             where oseast1m is not null and osnrth1m is not null and regexp_full_match({pcd}, '{PATTERN}')
         """
-        con.execute(f"create temp table units as {units}")
-        con.execute(f"copy (select * from units order by postcode) to '{target.units}' (format parquet)")
+        con.execute(f"create temp table units as {units}", {"aliases": str(LA_ALIASES)})
+        # Written through the relation API: a path is never pasted into SQL.
+        con.sql("select * from units order by postcode").write_parquet(str(target.units))
         for level, path in (("sector", target.sectors), ("district", target.districts)):
-            con.execute(
+            con.sql(
                 f"""
-                copy (
-                    select {level}, avg(easting) as easting, avg(northing) as northing,
-                           mode(la_code order by la_code) as la_code, count(*) as postcodes
-                    from units group by {level} order by {level}
-                ) to '{path}' (format parquet)
+                select {level}, avg(easting) as easting, avg(northing) as northing,
+                       mode(la_code order by la_code) as la_code, count(*) as postcodes
+                from units group by {level} order by {level}
                 """
-            )
+            ).write_parquet(str(path))
     finally:
         con.close()
 
@@ -152,9 +152,9 @@ def locate(con: duckdb.DuckDBPyConnection, source: str, key: list[str], columns:
         ]
         u, s, d = f"{prefix}_units", f"{prefix}_sectors", f"{prefix}_districts"
         joins += [
-            f"left join read_parquet('{found.units}') as {u} on {u}.postcode = keyed.{prefix}_unit_key",
-            f"left join read_parquet('{found.sectors}') as {s} on {s}.sector = keyed.{prefix}_sector_key",
-            f"left join read_parquet('{found.districts}') as {d} on {d}.district = keyed.{prefix}_district_key",
+            f"left join read_parquet($units) as {u} on {u}.postcode = keyed.{prefix}_unit_key",
+            f"left join read_parquet($sectors) as {s} on {s}.sector = keyed.{prefix}_sector_key",
+            f"left join read_parquet($districts) as {d} on {d}.district = keyed.{prefix}_district_key",
         ]
         level = f"""case
                 when {u}.postcode is not null then 'postcode'
@@ -179,7 +179,8 @@ def locate(con: duckdb.DuckDBPyConnection, source: str, key: list[str], columns:
     con.execute(
         f"create or replace temp table {target} as "
         f"with keyed as (select {keys}, {', '.join(parsed)} from {source}) "
-        f"select {', '.join(f'keyed.{k}' for k in key)}, {', '.join(selects)} from keyed " + " ".join(joins)
+        f"select {', '.join(f'keyed.{k}' for k in key)}, {', '.join(selects)} from keyed " + " ".join(joins),
+        {"units": str(found.units), "sectors": str(found.sectors), "districts": str(found.districts)},
     )
 
 

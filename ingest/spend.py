@@ -16,7 +16,8 @@ Rules (audit.quarantine.rule): BLANK_ROW, EXTRA_FIELDS, MISSING_FIELDS, UNPARSAB
 AMOUNT_MISSING, AMOUNT_NOT_NUMBER, DATE_MISSING, DATE_INVALID. Warning kept on the row (warning_rules):
 DATE_OUTSIDE_PERIOD (dated outside the month / quarter / year the file name states, or outside the months the
 file's other rows cover). Whole-file failures (audit.load_log.error): FILE_EMPTY, FILE_NOT_CSV, HEADER_NOT_FOUND,
-MISSING_COLUMN, UNKNOWN_LA, WRONG_FOLDER, UNKNOWN_KIND, UNREADABLE.
+MISSING_COLUMN, UNKNOWN_LA, WRONG_FOLDER, UNKNOWN_KIND, UNREADABLE, and the inbox walker's (ingest/inbox.py):
+FILE_OUTSIDE_INBOX, FILE_CHANGING, FILE_VANISHED, LINK_LOOP.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from ingest import audit
+from ingest import audit, inbox
 from ingest.csv_files import (
     MAX_PREAMBLE_RECORDS,
     OVERFLOW_COLUMNS,
@@ -66,8 +67,18 @@ SOURCE = "spend"
 KIND = "spend_over_500"
 # A batch is read by one read_csv call; bounded in bytes so that its temporary tables stay well inside memory.
 BATCH_BYTES = 160 * 1024 * 1024
-# DuckDB's memory while spend loads (restored afterwards): the batch tables spill to disk beyond it.
+# DuckDB's memory while spend loads (restored afterwards): the batch tables spill to disk beyond it. Never above the
+# warehouse's own limit (WAREHOUSE_MEMORY_LIMIT, set on the connection).
 MEMORY_LIMIT = "2GB"
+_UNITS = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def _bytes(setting: str) -> float:
+    """DuckDB's '13.4 GiB' or '2GB' as bytes (inf when unreadable)."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*([a-zA-Z]+)\s*", setting or "")
+    if not match or match.group(2).lower() not in _UNITS:
+        return float("inf")
+    return float(match.group(1)) * _UNITS[match.group(2).lower()]
 FLAGGED_ROWS_LISTED = 10
 
 FIELDS = ("body", "date", "transaction_id", "amount", "supplier_name", "supplier_id", "company_number",
@@ -725,9 +736,9 @@ def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> l
     (files whose bytes were loaded before are skipped and not returned)."""
     ensure_raw_tables(con)
     install_macros(con)
-    folder = Path(folder).resolve()
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")
-                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    listing = inbox.walk(folder)
+    folder = listing.folder
+    looks = {file.path: file for file in listing.files}
     known = {row[0] for row in con.execute(
         "select distinct sha256 from audit.load_log where sha256 is not null and status in (?, ?, ?)",
         [*audit.GOOD_STATUSES, audit.DUPLICATE]).fetchall()}
@@ -737,10 +748,11 @@ def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> l
     known_layouts: dict = {}
     inspected: list[Inspected] = []
     with tempfile.TemporaryDirectory(prefix="spend-") as workdir:
-        for path in files:
-            outcome = audit.FileLoad(load_id=load_id, path=path.resolve(), source=SOURCE)
+        for file in listing.files:
+            outcome = audit.FileLoad(load_id=load_id, path=file.path, source=SOURCE)
             try:
-                outcome.sha256 = sha256_of(path)
+                file.check()
+                outcome.sha256 = sha256_of(file.path)
                 if outcome.sha256 in known and audit.already_loaded(con, outcome):
                     if outcome.status == audit.DUPLICATE:
                         outcomes.append(outcome)
@@ -775,11 +787,14 @@ def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> l
                 seen.outcome.fail(con, "UNREADABLE", f"{type(error).__name__}: {error}")
         _record_choices(con, prepared)
         limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
-        con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
+        if _bytes(MEMORY_LIMIT) < _bytes(limit):
+            con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
         try:
             for batch in _batches(prepared):
-                _land(con, batch)
+                batch = [p for p in batch if inbox.still_as_listed(con, looks[p.path], p.outcome)]
+                if batch:
+                    _land(con, batch)
         finally:
             con.execute(f"set memory_limit = '{limit}'")
             con.execute("drop table if exists spend_landed; drop table if exists spend_judged")
-    return outcomes
+    return outcomes + inbox.record_skipped(con, listing, SOURCE, load_id)

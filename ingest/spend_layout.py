@@ -155,15 +155,20 @@ def override_for(path: Path, la_codes: set[str], period_start: dt.date | None) -
 
 # ------------------------------------------------------------------------------------------------ evidence
 def _sample(readable: Path, header: HeaderMatch, records: int = SAMPLE_RECORDS) -> list[list[str]]:
-    """The first records below the header (a few hundred lines at most: the rows are DuckDB's)."""
+    """The first records below the header (a few hundred lines at most: the rows are DuckDB's). The sample stops
+    at a record the csv module cannot take (a field over its 131,072-character limit): DuckDB's reader lands or
+    quarantines that row with its record number."""
     rows: list[list[str]] = []
     with open(readable, newline="", encoding="utf-8-sig", errors="replace") as handle:
-        for number, record in enumerate(csv.reader(handle)):
-            if number <= header.index:
-                continue
-            rows.append(record)
-            if len(rows) >= records:
-                break
+        try:
+            for number, record in enumerate(csv.reader(handle)):
+                if number <= header.index:
+                    continue
+                rows.append(record)
+                if len(rows) >= records:
+                    break
+        except csv.Error:
+            pass
     return rows
 
 

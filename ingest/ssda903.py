@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from ingest import audit, postcodes
+from ingest import audit, inbox, postcodes
 from ingest.csv_files import (
     OVERFLOW_COLUMNS,
     HeaderMatch,
@@ -346,7 +346,6 @@ def _prepare(con: duckdb.DuckDBPyConnection, path: Path, inbox_folder: Path, loa
     """Everything about one file up to its rows: a _Pending file to land, or the logged outcome of a file that
     is refused or was loaded before. Raises nothing for bad input. `sha256` may be given when already known;
     `logged` (contents audit.load_log has seen, from audit.logged_sha256s) saves asking about every new file."""
-    path = Path(path).resolve()
     outcome = audit.FileLoad(load_id=load_id, path=path, source=SOURCE)
     try:
         outcome.sha256 = sha256 or sha256_of(path)
@@ -655,21 +654,28 @@ def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> l
     bytes as one before it (after that one, so it is logged as its duplicate).
     """
     ensure_raw_tables(con)
-    folder = Path(folder).resolve()
-    every_file = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
-    files = [p for p in every_file if p.suffix.lower() in (".csv", ".txt")]
-    others = sorted(set(every_file) - set(files))
-    kinds = {p: _kind_or_none(p) for p in files}
-    files.sort(key=lambda p: (str(p.parent), kinds[p] != "episodes", p.name))
+    listing = inbox.walk(folder)
+    folder = listing.folder
+    looks = {file.path: file for file in listing.files}
+    outcomes: dict[Path, audit.FileLoad] = {}
+    changed: list[audit.FileLoad] = []
+    kinds: dict[Path, str | None] = {}
     sha256s: dict[Path, str] = {}
-    for path in files:
+    for file in listing.files:
+        if not file.is_csv:
+            continue
+        outcome = audit.FileLoad(load_id=load_id, path=file.path, source=SOURCE)
+        if not inbox.still_as_listed(con, file, outcome):  # the second look, before the file is first read
+            changed.append(outcome)
+            continue
+        kinds[file.path] = _kind_or_none(file.path)
         try:
-            sha256s[path] = sha256_of(path)
+            sha256s[file.path] = sha256_of(file.path)
         except OSError:
             pass  # refused with the reason when the file is prepared
+    files = sorted(kinds, key=lambda p: (str(p.parent), kinds[p] != "episodes", p.name))
     logged = audit.logged_sha256s(con, sorted(set(sha256s.values())))
     wrong_year: dict[Path, str] = {}
-    outcomes: dict[Path, audit.FileLoad] = {}
     seen: set[str] = set()
 
     def note_wrong_year(path: Path, outcome: audit.FileLoad) -> None:
@@ -694,21 +700,22 @@ def load_folder(con: duckdb.DuckDBPyConnection, folder: Path, load_id: str) -> l
                 seen.add(sha)
                 folders.add(path.parent)
             pending = [item for item in (prepare(p, True) for p in batch) if isinstance(item, _Pending)]
-            _land_all(con, pending)
+            _land_all(con, [item for item in pending
+                            if inbox.still_as_listed(con, looks[item.outcome.path], item.outcome)])
             for path in batch:
                 note_wrong_year(path, outcomes[path])
             for path in alone:
                 item = prepare(path, False)
-                if isinstance(item, _Pending):
+                if isinstance(item, _Pending) and inbox.still_as_listed(con, looks[path], item.outcome):
                     _land_all(con, [item])
                 note_wrong_year(path, outcomes[path])
-    result = [outcomes[p] for p in files]
-    for path in others:
-        outcome = audit.FileLoad(load_id=load_id, path=path.resolve(), source=SOURCE, sha256=sha256_of(path))
-        if audit.previous_load(con, outcome.sha256) is None:
-            outcome.fail(con, "UNKNOWN_KIND", f"not a .csv file ({path.suffix or 'no extension'}): export it as CSV")
-            result.append(outcome)
-    return result
+    result = [outcomes[p] for p in files] + changed
+    for file in listing.files:
+        if not file.is_csv:
+            refused = inbox.refuse_if_not_csv(con, file, SOURCE, load_id)
+            if refused is not None:
+                result.append(refused)
+    return result + inbox.record_skipped(con, listing, SOURCE, load_id)
 
 
 # What return rules read: a return's stored rows, from the files staging would read (audit.included_files).
@@ -853,7 +860,7 @@ def export_rule_failures(con: duckdb.DuckDBPyConnection, la_gss_code: str, out_d
               qualify row_number() over (partition by path order by loaded_at desc) = 1)
         order by f.collection_year, f.table_name, f.source_file, f.source_row_number, f.rule_code
     """
-    con.execute(f"copy ({query}) to '{target}' (header, delimiter ',')")
+    con.sql(query).write_csv(str(target), header=True, sep=",")  # a path is never pasted into SQL
     return target, con.execute(f"select count(*) from ({query})").fetchone()[0]
 
 
