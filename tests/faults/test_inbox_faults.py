@@ -161,6 +161,8 @@ def tree(root: Path) -> dict[str, tuple]:
 
 # ------------------------------------------------------------------------------------------------ the walker
 def test_walker_lists_every_file_in_path_order_and_passes_over_hidden_and_temporary_ones(tmp_path, caplog):
+    """Hidden files, editor locks and copies in progress (.part, .crdownload, ~$x, *.building) beside real files.
+    The walker lists the real files in path order and names each file it passed over in the run's log."""
     folder = tmp_path / "inbox" / "spend"
     wanted = ["Calderdale/b.csv", "Calderdale/a b.csv", "Calderdale/sub/z.csv", "E08000033/x.txt", "notes.pdf"]
     ignored = [".DS_Store", "Calderdale/.~lock.b.csv#", "Calderdale/c.csv.part", "Calderdale/~$book.xlsx",
@@ -184,6 +186,9 @@ def test_walker_lists_every_file_in_path_order_and_passes_over_hidden_and_tempor
 
 
 def test_walker_never_follows_a_link_out_of_the_inbox(tmp_path):
+    """Links out of the inbox (absolute, relative with .., to a folder), a dangling link, a link loop and a named
+    pipe. None is read: each is refused with its rule (FILE_OUTSIDE_INBOX, FILE_VANISHED, LINK_LOOP, UNKNOWN_KIND);
+    links inside the inbox are followed under their own names."""
     root = tmp_path / "inbox"
     outside = tmp_path / "outside"
     (outside / "folder").mkdir(parents=True)
@@ -218,6 +223,8 @@ def test_walker_never_follows_a_link_out_of_the_inbox(tmp_path):
 
 
 def test_a_source_folder_that_leads_out_of_the_inbox_is_refused_whole(tmp_path):
+    """A source folder that is itself a link out of the inbox. Nothing under it is listed; it is refused as
+    FILE_OUTSIDE_INBOX."""
     (tmp_path / "elsewhere" / "Calderdale").mkdir(parents=True)
     (tmp_path / "elsewhere" / "Calderdale" / "x.csv").write_text("a,b\n1,2\n")
     (tmp_path / "inbox").mkdir()
@@ -228,6 +235,8 @@ def test_a_source_folder_that_leads_out_of_the_inbox_is_refused_whole(tmp_path):
 
 
 def test_the_second_look_tells_a_file_still_written_from_one_replaced_or_gone(tmp_path):
+    """Files growing, replaced, touched or deleted between the listing and the read. The second look refuses each
+    with FILE_CHANGING ("still being written ..., left for the next run") or FILE_VANISHED; an unchanged file passes."""
     folder = tmp_path / "inbox" / "ofsted"
     folder.mkdir(parents=True)
     for name in ("same.csv", "growing.csv", "replaced.csv", "gone.csv", "touched.csv"):
@@ -257,6 +266,9 @@ def test_the_second_look_tells_a_file_still_written_from_one_replaced_or_gone(tm
 # ------------------------------------------------------------------------------------------------ the sources
 @pytest.mark.parametrize("source", SOURCES)
 def test_a_link_out_of_the_inbox_is_refused_and_the_other_files_load(source, sources, tmp_path):
+    """A link to a file and a link to a folder outside the inbox, in each source's folder. Neither is read (nothing
+    outside reaches raw, the outside tree is unchanged), both are logged FILE_OUTSIDE_INBOX, the good file loads
+    whole and every file reconciles."""
     spec = sources[source]
     root = tmp_path / "inbox"
     good = spec.good(root, "good.csv", 0)
@@ -283,8 +295,9 @@ def test_a_link_out_of_the_inbox_is_refused_and_the_other_files_load(source, sou
 
 @pytest.mark.parametrize("source", SOURCES)
 def test_names_that_attack_load_as_themselves(source, sources, tmp_path):
-    """Spaces, quotes, Welsh and accented letters, SQL and DuckDB glob characters in file and folder names: each
-    file loads its own rows (a file named '*.csv' must not read its neighbours), logged under its own name."""
+    """Spaces, quotes, Welsh and accented letters, SQL and DuckDB glob characters in file and folder names. Each
+    file loads its own rows (a file named '*.csv' must not read its neighbours), logged under its own name, and
+    nothing is written outside the inbox and the database folder."""
     spec = sources[source]
     root = tmp_path / "inbox"
     paths = [spec.good(root, name, part) for part, name in enumerate(HOSTILE_NAMES)]
@@ -302,6 +315,8 @@ def test_names_that_attack_load_as_themselves(source, sources, tmp_path):
 
 
 def test_folders_named_like_an_authority_that_does_not_exist_are_refused_naming_the_file(sources, tmp_path):
+    """Folders named like LAs that do not exist (E99999999, 999, Narnia). Each file is refused as UNKNOWN_LA naming
+    its folder, and every file reconciles."""
     root = tmp_path / "inbox"
     spend_file = sources["spend"].write(root, "x.csv", sources["spend"].records(0))
     unknown_spend = root / "spend" / "E99999999" / "x.csv"
@@ -322,6 +337,8 @@ def test_folders_named_like_an_authority_that_does_not_exist_are_refused_naming_
 
 
 def test_a_name_that_is_not_utf8_is_refused_and_the_run_goes_on(sources, tmp_path):
+    """A file name that is not valid UTF-8 (a latin-1 name from an unzipped archive). It is refused as UNREADABLE
+    and the good file beside it loads whole."""
     spec = sources["spend"]
     root = tmp_path / "inbox"
     good = spec.good(root, "good.csv", 0)
@@ -338,6 +355,8 @@ def test_a_name_that_is_not_utf8_is_refused_and_the_run_goes_on(sources, tmp_pat
 @pytest.mark.parametrize("source", SOURCES)
 def test_files_that_change_or_vanish_after_the_listing_wait_for_the_next_run(source, sources, tmp_path,
                                                                              monkeypatch, caplog):
+    """In each source, files growing, replaced or deleted while the run reads its folder. They are refused for this
+    run with FILE_CHANGING / FILE_VANISHED, the others load whole, and the next run loads the changed files."""
     spec = sources[source]
     root = tmp_path / "inbox"
     good = spec.good(root, "a_good.csv", 0)
@@ -388,8 +407,8 @@ def test_files_that_change_or_vanish_after_the_listing_wait_for_the_next_run(sou
 @pytest.mark.parametrize("source, step", [("spend", "measure_many"), ("ssda903", "_prepare")])
 def test_a_file_changed_after_it_was_prepared_is_not_landed_with_its_batch(source, step, sources, tmp_path,
                                                                             monkeypatch):
-    """SPEND and SSDA903 read a file's head and hash first and land files of one layout together later: the file
-    is looked at again before its batch is landed."""
+    """A file changed after spend or SSDA903 prepared it (they read heads and hashes first and land a layout's files
+    together later). It is looked at again before its batch is landed and left for the next run."""
     spec = sources[source]
     root = tmp_path / "inbox"
     good = spec.good(root, "a_good.csv", 0)
@@ -422,6 +441,9 @@ def _xlsx() -> bytes:
 
 @pytest.mark.parametrize("source", SOURCES)
 def test_bad_contents_each_get_a_clear_error_and_hold_nothing_up(source, sources, tmp_path):
+    """In each source, an empty file, a binary file, a gzip and an Excel workbook named .csv, a .xlsx, a 1.1 MB
+    field and a line over DuckDB's 2 MB limit. Each gets a clear error naming the file (the long line quarantined
+    with its record number, the 1.1 MB field loaded whole), the good file loads and every file reconciles."""
     spec = sources[source]
     root = tmp_path / "inbox"
     good = spec.good(root, "good.csv", 0)
@@ -529,6 +551,8 @@ def pasted_paths(source: str) -> list[tuple[int, str]]:
 
 
 def test_the_sql_detector_finds_pasted_paths():
+    """SQL that pastes a path or file name into its text, beside SQL that passes them as parameters. The detector
+    the next test runs finds every one of the first and none of the second."""
     bad = ['con.execute(f"select * from read_csv(\'{path}\', header = true)")',
            'con.execute(f"copy (select 1) to \'{target.units}\' (format parquet)")',
            'con.execute(f"attach \'{db}\' as w")',
@@ -546,6 +570,8 @@ def test_the_sql_detector_finds_pasted_paths():
 
 
 def test_no_sql_pastes_a_path_or_a_file_name():
+    """SQL built by pasting a path or file name from the inbox (an injection). No line of ingest/, orchestration/ or
+    exports/ does: paths go in as parameters."""
     found = []
     for package in ("ingest", "orchestration", "exports"):
         for path in sorted((REPO / package).rglob("*.py")):
@@ -572,6 +598,10 @@ class Writer(threading.Thread):
 
 @pytest.mark.xdist_group("inbox-faults-build")
 def test_a_hostile_inbox_builds_and_publishes_the_good_files(tmp_path, sources, dbt_manifest):
+    """A whole build over a hostile inbox: attacking names, links out, a file written while the build runs, empty,
+    binary, gzip and Excel files, a 1.1 MB field. The build publishes (exit 0 or 3), the good files load whole, each
+    hostile file is in audit.load_log with its rule, nothing is written outside the inbox and the warehouse folder,
+    and every file reconciles."""
     root = tmp_path / "inbox"
     outside = tmp_path / "outside"
     spend_spec, costs_spec = sources["spend"], sources["placement_costs"]
