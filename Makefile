@@ -20,7 +20,7 @@ DBT := cd dbt_project && $(BIN)/dbt
 DEMO_TRUTH ?= $(CURDIR)/demo_truth
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: install demo demo-inbox build ui test lint manifest docs clean lineage browser
+.PHONY: install prepare demo demo-inbox build ui test lint manifest docs clean lineage browser
 
 # .venv from the committed lock file (hashes checked); rebuilt when the lock changes.
 $(BIN)/.installed: requirements.lock pyproject.toml
@@ -40,6 +40,11 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml $@
 
+# Everything a build needs before it starts: .venv, the dbt manifest, the Dagster instance. bin/warehouse runs
+# this, then the CLI itself, so that the build's exit code (0 / 3 / 1) reaches cron unchanged: make reports any
+# failing recipe as 2.
+prepare: manifest $(DAGSTER_HOME)/dagster.yaml
+
 # The default demo region (15 LAs, 2021-2025) is generated into the bundled inbox once; delete
 # demo_truth/ to generate it again.
 demo-inbox: install
@@ -48,10 +53,12 @@ demo-inbox: install
 		$(BIN)/python -m demo --out $(CURDIR)/inbox --truth $(DEMO_TRUTH); \
 	fi
 
-demo: manifest $(DAGSTER_HOME)/dagster.yaml demo-inbox
+demo: prepare demo-inbox
 	WAREHOUSE_INBOX=$(CURDIR)/inbox $(BIN)/python -m orchestration.cli build
 
-build: manifest $(DAGSTER_HOME)/dagster.yaml
+# Exit 0 when published with every return, 2 for anything else (make's code for a failing recipe): the daily run
+# and its alerting use bin/warehouse build, which keeps 3 (published, some returns held back) and 1 apart.
+build: prepare
 	$(BIN)/python -m orchestration.cli build
 
 # The source records behind one mart row (README, "Tracing a figure"), from the warehouse DB (read-only):
@@ -69,7 +76,7 @@ lineage: manifest
 		exit 2; fi
 	$(BIN)/python -m orchestration.cli lineage "$$LINEAGE_MART" --where "$$LINEAGE_WHERE" $${LINEAGE_OUT:+--out "$$LINEAGE_OUT"}
 
-ui: manifest $(DAGSTER_HOME)/dagster.yaml
+ui: prepare
 	$(BIN)/dagster dev -m orchestration.definitions
 
 # Every build writes both sites (the docs/dbt asset, the GX checks); this rewrites them for an existing warehouse:

@@ -4,15 +4,23 @@ Runs the same job the daemon schedules (build_everything), in this process, agai
 in $DAGSTER_HOME. Exit codes, for alerting:
   0  published, and every return present in the inbox was included;
   3  published, with some returns held back or carried forward from an earlier build (marts.build_coverage);
-  1  (or any other) nothing new was published: a step or a check that no single return owns failed.
+  1  (or any other) nothing new was published: a step or a check that no single return owns failed, or another
+     build of the same DuckDB file was running (refused at once, naming its pid and start time).
+
+One build at a time per DuckDB file: a build holds an OS lock (flock) on <db>.build.lock, beside the file, from
+start to end. The kernel drops it when the process ends, however it ends (a killed build never blocks the next).
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
+import hashlib
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 import duckdb
 
@@ -82,6 +90,59 @@ def _report_unloaded_folders(inbox: Path) -> None:
         print(f"\nNot loaded (no ingest for inbox/{folder.name}/ yet): {files} file(s) left untouched")
 
 
+def build_lock_path(db: Path) -> Path:
+    return db.with_name(db.name + ".build.lock")
+
+
+def _take_build_lock(db: Path) -> IO[str] | None:
+    """The open lock file, locked for this process (kept open for the whole build), or None when another build of
+    the same DuckDB file holds it. flock, not a pid file: the kernel releases it when the holder dies, SIGKILL
+    included, so a lock left by a killed build never blocks the next one (the file stays, its text is stale)."""
+    path = build_lock_path(db)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o644), "r+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = handle.read().strip() or "a build that has not written its pid yet"
+        handle.close()
+        print(f"Another build of {db} is running ({holder}; lock {path}).\nThis build did not start: nothing new "
+              "was published, the last good publication stands. Run it again when that build has finished.",
+              file=sys.stderr)
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}, started {datetime.now().astimezone().isoformat(timespec='seconds')}\n")
+    handle.flush()
+    return handle
+
+
+BUILD_LOCK_TAG = "warehouse/build_lock"  # on each run of `warehouse build`: which DuckDB file's lock it held
+
+
+def _lock_tag(lock: Path) -> str:
+    return hashlib.sha1(str(lock).encode()).hexdigest()  # a path is not a valid tag value everywhere
+
+
+def _release_killed_builds(instance, tags: dict[str, str]) -> None:
+    """Runs of earlier builds of this DuckDB file that never ended: their process was killed, since a live one would
+    hold the build lock this build holds now. Dagster keeps the step slot such a run had claimed in the warehouse
+    pool (one step at a time, dagster.yaml) for ever, so without this the next build waited for ever ("Step still
+    blocked by limit for pool warehouse"); and their status stays STARTED, which would hold up the daemon's queue
+    (one run at a time). Their slots are freed and they are marked failed."""
+    import dagster as dg
+
+    finished = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+    unfinished = [status for status in dg.DagsterRunStatus if status not in finished]
+    for run in instance.get_runs(filters=dg.RunsFilter(tags=tags, statuses=unfinished)):
+        if instance.event_log_storage.supports_global_concurrency_limits:
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        instance.report_run_failed(run, "The process of this build ended without finishing the run (killed?): marked "
+                                        "failed, its warehouse pool slot freed, by the next build of the same file.")
+        print(f"Run {run.run_id} of an earlier build of this file never finished (killed): its slot in the "
+              "warehouse pool is freed and the run marked failed.", flush=True)
+
+
 def build(inbox: str | None, db: str | None) -> int:
     if inbox:
         os.environ["WAREHOUSE_INBOX"] = str(Path(inbox).resolve())
@@ -90,17 +151,31 @@ def build(inbox: str | None, db: str | None) -> int:
     from orchestration.lib import settings
 
     db_path = settings.warehouse_db()
-    print(f"Building {db_path} from inbox {settings.inbox_dir()}")
+    lock = _take_build_lock(db_path)
+    if lock is None:
+        return 1
+    try:
+        return _build(db_path, settings)
+    finally:
+        lock.close()  # releases the lock (the file stays: removing it could let two builds lock two files)
+
+
+def _build(db_path: Path, settings) -> int:
+    lock = build_lock_path(db_path)
+    print(f"Building {db_path} from inbox {settings.inbox_dir()} (pid {os.getpid()}; lock {lock})", flush=True)
     import dagster as dg
 
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("build_everything")
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    tags = {BUILD_LOCK_TAG: _lock_tag(lock)}
+    _release_killed_builds(instance, tags)
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("WAREHOUSE_LOG_LEVEL", "INFO")}}}},
+        tags=tags,
     )
     failed_steps = [event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
     # Docs, exports and reports are written from what was just published: their failure leaves the publication
