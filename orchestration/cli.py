@@ -156,6 +156,14 @@ def build(inbox: str | None, db: str | None) -> int:
         return 1
     try:
         return _build(db_path, settings)
+    except Exception as error:  # a full disk, Dagster's own storage failing: said, not a traceback alone
+        import traceback
+
+        traceback.print_exc()
+        print(f"\nBuild FAILED outside any step: {type(error).__name__}: {str(error).splitlines()[0][:500]}\n"
+              f"Nothing new was published past the last publication that finished; {settings.published_dir()} "
+              "holds it, whole (it is swapped in by rename).", file=sys.stderr)
+        return 1
     finally:
         lock.close()  # releases the lock (the file stays: removing it could let two builds lock two files)
 
